@@ -1,0 +1,1 @@
+"""Curation side of tldr."""

@@ -1,0 +1,3 @@
+from tldr_data.cli import cli
+
+cli()

@@ -1,0 +1,93 @@
+"""Click plumbing shared by `tldr-data` and `tldr-train`: error handling, shared options, summaries.
+
+Library modules never import click; this module is the edge where TldrError becomes one line on
+stderr and an exit code (1 runtime failure, 2 bad input), as in sqlite-utils' cli.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tldr_data.errors import TldrError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
+
+
+class TldrGroup(click.Group):
+    """A Click group that reports TldrError as `Error: ...` with its exit code, never a traceback.
+
+    An unexpected exception is a bug: it is reported in one line too, with the traceback only
+    under `--debug` (set by the group callback into `ctx.obj`).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TldrError as err:
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except Exception as err:  # noqa: BLE001 - the one place unexpected errors are rendered
+            if (ctx.obj or {}).get("debug"):
+                traceback.print_exc()
+            click.echo(
+                f"Error: unexpected {type(err).__name__}: {err} (re-run with --debug for the traceback)",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+def output_option(help: str = "Output path", required: bool = True) -> Callable:
+    """The `-o/--output` option every writing command shares."""
+    return click.option("-o", "--output", type=click.Path(), required=required, help=help)
+
+
+def json_option(fn: Callable) -> Callable:
+    """`--json`: print a machine-readable summary on stdout instead of the human one."""
+    return click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout")(fn)
+
+
+def seed_option(fn: Callable) -> Callable:
+    """`--seed`: one meaning across commands (the RNG seed of the stage)."""
+    return click.option("--seed", type=int, default=0, help="Random seed")(fn)
+
+
+def overwrite_option(fn: Callable) -> Callable:
+    """`--overwrite`: allow replacing an existing output."""
+    return click.option("--overwrite", is_flag=True, help="Replace an existing output")(fn)
+
+
+def debug_option(fn: Callable) -> Callable:
+    """`--debug` on a group: show tracebacks of unexpected errors."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        ctx.ensure_object(dict)["debug"] = value
+        return value
+
+    return click.option(
+        "--debug", is_flag=True, expose_value=False, is_eager=True, callback=callback,
+        help="Show tracebacks of unexpected errors",
+    )(fn)
+
+
+def emit_summary(summary: dict[str, Any], line: str, as_json: bool) -> None:
+    """Print a stage's result: JSON on stdout with --json, otherwise the one-line human summary."""
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        click.echo(line)
+
+
+def progress_enabled() -> bool:
+    """Progress bars go to stderr, and only when someone is watching it."""
+    return sys.stderr.isatty()

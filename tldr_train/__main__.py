@@ -1,0 +1,3 @@
+from tldr_train.cli import cli
+
+cli()
