@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import click
 
-from tldr_data.clitools import CONTEXT_SETTINGS, TldrGroup, debug_option
+from tldr_data.clitools import (
+    CONTEXT_SETTINGS,
+    TldrGroup,
+    debug_option,
+    emit_summary,
+    json_option,
+    output_option,
+    overwrite_option,
+    seed_option,
+)
 
 
 @click.group(cls=TldrGroup, context_settings=CONTEXT_SETTINGS)
@@ -30,3 +39,68 @@ def cli() -> None:
       tldr-data synth -o problems.parquet --levels 1-6 --per-level 50
       tldr-data COMMAND --help
     """
+
+
+# --- problems / synth: problem sets in, `problems` out ---
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@output_option("Output `problems` Parquet file")
+@click.option("--config", default=None, help="Dataset config of a Hub id (e.g. `main` for openai/gsm8k)")
+@click.option(
+    "--split", default=None, help="Split to load from a dataset dict / Hub id, and the split of every row"
+)
+@click.option(
+    "--question-field", default=None, help="Column holding the question (default: first known name)"
+)
+@click.option(
+    "--answer-field", default=None, help="Column holding the gold answer (default: first known name)"
+)
+@click.option(
+    "--source", default=None, help="Source name of every row (default: from the file name / dataset id)"
+)
+@overwrite_option
+@json_option
+def problems(
+    sources: tuple[str, ...],
+    output: str,
+    config: str | None,
+    split: str | None,
+    question_field: str | None,
+    answer_field: str | None,
+    source: str | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Import problem sets (jsonl/json/parquet/csv, dataset folders, Hub ids) as `problems`.
+
+    Adapters find the question and the gold answer of GSM8K (`#### 42`), MATH/MATH500 (`answer` or the last
+    \\boxed{} of `solution`), AIME/AMC (`answer`, `ref_answer`) and Minerva (boxed `solution`); other shapes
+    need --question-field/--answer-field. problem_id is the given id when unique, else
+    sha1(source + "\\n" + question)[:16]. Several sources go into one file; a repeated problem_id with the
+    same question and answer is dropped, with a different one it is an error.
+
+    \b
+    Example:
+      tldr-data problems gsm8k_main_test.parquet math500_test.jsonl -o problems.parquet
+      tldr-data problems openai/gsm8k --config main --split test -o gsm8k.parquet
+
+    \b
+    Output contract: problems (problem_id, source, question, answer, difficulty, split).
+    """
+    from tldr_data.problems import import_problems
+
+    summary = import_problems(
+        list(sources),
+        output,
+        config=config,
+        split=split,
+        question_field=question_field,
+        answer_field=answer_field,
+        source=source,
+        overwrite=overwrite,
+    )
+    per_source = ", ".join(f"{name} {rows:,}" for name, rows in summary["sources"].items())
+    line = f"imported {summary['rows']:,} problems ({per_source}) in {summary['seconds']:.1f}s -> {output}"
+    emit_summary(summary, line, as_json)
