@@ -104,3 +104,60 @@ def problems(
     per_source = ", ".join(f"{name} {rows:,}" for name, rows in summary["sources"].items())
     line = f"imported {summary['rows']:,} problems ({per_source}) in {summary['seconds']:.1f}s -> {output}"
     emit_summary(summary, line, as_json)
+
+
+@cli.command()
+@output_option("Output `problems` Parquet file")
+@click.option("--levels", default="1-6", help="Levels to generate: a range (1-6) or a list (1,3,5)")
+@click.option("--per-level", type=int, default=100, help="Problems per level")
+@seed_option
+@click.option("--split", default="train", help="Split of every row")
+@click.option(
+    "--exclude",
+    multiple=True,
+    type=click.Path(),
+    help="`problems` Parquet file(s) whose questions must not repeat",
+)
+@overwrite_option
+@json_option
+def synth(
+    output: str,
+    levels: str,
+    per_level: int,
+    seed: int,
+    split: str,
+    exclude: tuple[str, ...],
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Generate the built-in arithmetic world: +/- chains that get harder with the level.
+
+    Level L has L+1 operands, single-digit up to level 2 and two-digit above (`What is 47 + 18 - 35?`);
+    difficulty = level, source = synth-arith. The same seed gives the same rows; --exclude keeps splits
+    disjoint.
+
+    \b
+    Example:
+      tldr-data synth -o train.parquet --levels 1-6 --per-level 200 --seed 1
+      tldr-data synth -o dev.parquet --levels 1-6 --per-level 50 --seed 2 --split dev --exclude train.parquet
+
+    \b
+    Output contract: problems (problem_id, source, question, answer, difficulty, split).
+    """
+    from tldr_data.synth import parse_levels
+    from tldr_data.synth import synth as make_synth
+
+    summary = make_synth(
+        output,
+        levels=parse_levels(levels),
+        per_level=per_level,
+        seed=seed,
+        split=split,
+        exclude=list(exclude),
+        overwrite=overwrite,
+    )
+    per_level_rows = ", ".join(f"L{level} {rows:,}" for level, rows in summary["levels"].items())
+    line = (
+        f"generated {summary['rows']:,} problems ({per_level_rows}) in {summary['seconds']:.1f}s -> {output}"
+    )
+    emit_summary(summary, line, as_json)

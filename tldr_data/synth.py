@@ -1,0 +1,200 @@
+"""A built-in synthetic arithmetic world: +/- chains whose difficulty grows with the level.
+
+Level L has L + 1 operands, single-digit (1-9) up to level 2 and two-digit (10-99) above, joined by
+uniformly drawn `+`/`-`; answers are integers and may be negative. This is the measured design of the
+CPU toy recipe: a tiny model answering directly reached 100/99/26/18/17/10% on levels 1-6, working
+step by step 100/100/100/100/100/98%, so the levels separate System-1 from System-2 behaviour.
+
+Questions are canonical (`What is 47 + 18 - 35 + 62?`) so that `parse_expression` and `running_steps`
+can script teacher traces from the question alone.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+
+from tldr_data.atomic import write_parquet
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+from tldr_data.problems import problem_hash
+from tldr_data.schema import PROBLEMS
+
+SOURCE = "synth-arith"
+DEFAULT_SPLIT = "train"
+_QUESTION = re.compile(r"^What is (\d+(?: [+-] \d+)*)\?$")
+
+
+def level_spec(level: int) -> tuple[int, int, int]:
+    """(number of operands, smallest operand, largest operand) of a level."""
+    low, high = (1, 9) if level <= 2 else (10, 99)
+    return level + 1, low, high
+
+
+def capacity(level: int) -> int:
+    """How many distinct questions a level has."""
+    count, low, high = level_spec(level)
+    return (high - low + 1) ** count * 2 ** (count - 1)
+
+
+def parse_levels(text: str) -> list[int]:
+    """`1-6`, `1,3,5` or a mix (`1-3,6`) as a sorted list of distinct levels >= 1."""
+    levels: set[int] = set()
+    for item in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
+        if not match:
+            raise ConfigError(f"--levels '{text}': expected levels like 1-6 or 1,3,5")
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if first < 1 or last < first:
+            raise ConfigError(f"--levels '{text}': levels start at 1 and ranges go upwards (e.g. 1-6)")
+        levels.update(range(first, last + 1))
+    return sorted(levels)
+
+
+def format_question(operands: Sequence[int], operators: Sequence[str]) -> str:
+    """The canonical question text of an expression."""
+    terms = [str(operands[0])] + [f"{op} {value}" for op, value in zip(operators, operands[1:], strict=True)]
+    return f"What is {' '.join(terms)}?"
+
+
+def parse_expression(question: str) -> tuple[list[int], list[str]]:
+    """Operands and operators of a canonical question (`What is 47 + 18 - 35?`)."""
+    match = _QUESTION.match(question.strip())
+    if not match:
+        raise InputError(f"not a synth-arith question: {question!r} (expected e.g. 'What is 47 + 18 - 35?')")
+    tokens = match.group(1).split(" ")
+    return [int(token) for token in tokens[::2]], tokens[1::2]
+
+
+def running_steps(question: str) -> list[tuple[str, int]]:
+    """Each left-to-right partial step: `What is 47 + 18 - 35?` -> [("47 + 18", 65), ("65 - 35", 30)]."""
+    operands, operators = parse_expression(question)
+    steps = []
+    total = operands[0]
+    for op, value in zip(operators, operands[1:], strict=True):
+        result = total + value if op == "+" else total - value
+        steps.append((f"{total} {op} {value}", result))
+        total = result
+    return steps
+
+
+def evaluate(question: str) -> int:
+    """The answer of a canonical question."""
+    steps = running_steps(question)
+    return steps[-1][1] if steps else parse_expression(question)[0][0]
+
+
+def level_of(question: str) -> int | None:
+    """The level a question belongs to by its structure, or None when it fits no level."""
+    try:
+        operands, _ = parse_expression(question)
+    except InputError:
+        return None
+    level = len(operands) - 1
+    _, low, high = level_spec(level)
+    return level if level >= 1 and all(low <= value <= high for value in operands) else None
+
+
+def _draw(rng: random.Random, level: int) -> str:
+    count, low, high = level_spec(level)
+    operands = [rng.randint(low, high) for _ in range(count)]
+    operators = [rng.choice("+-") for _ in range(count - 1)]
+    return format_question(operands, operators)
+
+
+def level_questions(level: int, per_level: int, seed: int, exclude: set[str]) -> list[str]:
+    """`per_level` distinct questions of one level, none in `exclude`; the same for the same seed.
+
+    Each level has its own random stream, so a level's problems do not depend on which other levels
+    are generated with it.
+    """
+    available = capacity(level) - sum(1 for question in exclude if level_of(question) == level)
+    if per_level > available:
+        raise ConfigError(
+            f"level {level} has only {available} distinct questions left (after --exclude); "
+            f"use --per-level {available} or less"
+        )
+    rng = random.Random(f"{SOURCE}:{seed}:{level}")
+    chosen: dict[str, None] = {}
+    while len(chosen) < per_level:
+        question = _draw(rng, level)
+        if question not in exclude:
+            chosen[question] = None
+    return list(chosen)
+
+
+def make_problems(
+    levels: Iterable[int],
+    per_level: int,
+    seed: int,
+    split: str = DEFAULT_SPLIT,
+    exclude: set[str] | None = None,
+) -> pa.Table:
+    """The synthetic `problems` table: `per_level` rows per level, ordered by level."""
+    levels = sorted(set(levels))
+    if not levels or levels[0] < 1:
+        raise ConfigError(f"levels must be integers >= 1, got {levels}")
+    if per_level < 1:
+        raise ConfigError(f"--per-level must be at least 1, got {per_level}")
+    rows: dict[str, list] = {name: [] for name in PROBLEMS.names}
+    for level in levels:
+        for question in level_questions(level, per_level, seed, exclude or set()):
+            rows["problem_id"].append(problem_hash(SOURCE, question))
+            rows["source"].append(SOURCE)
+            rows["question"].append(question)
+            rows["answer"].append(str(evaluate(question)))
+            rows["difficulty"].append(level)
+            rows["split"].append(split)
+    return pa.table(rows, schema=PROBLEMS)
+
+
+def read_questions(paths: Sequence[str | os.PathLike]) -> set[str]:
+    """Every question in the given `problems` Parquet files or folders."""
+    from tldr_data.duck import columns, connect, scan
+
+    if not paths:
+        return set()
+    con = connect()
+    table = scan(paths)
+    if "question" not in columns(con, table):
+        raise SchemaError(
+            f"--exclude {', '.join(map(str, paths))}: no `question` column; expected `problems` files"
+        )
+    return {row[0] for row in con.execute(f"SELECT DISTINCT question FROM {table}").fetchall()}
+
+
+def synth(
+    output: str | os.PathLike,
+    *,
+    levels: Iterable[int],
+    per_level: int,
+    seed: int = 0,
+    split: str = DEFAULT_SPLIT,
+    exclude: Sequence[str | os.PathLike] = (),
+    overwrite: bool = False,
+) -> dict:
+    """Generate the synthetic world and write it as `problems` Parquet; nothing is written on error."""
+    start = time.perf_counter()
+    if Path(output).exists() and not overwrite:
+        raise OutputExistsError(f"{output}: already exists; pass --overwrite to replace it")
+    excluded = read_questions(exclude)
+    table = make_problems(levels, per_level, seed, split, excluded)
+    write_parquet(table, output)
+    per_level_rows: dict[int, int] = {}
+    for level in table.column("difficulty").to_pylist():
+        per_level_rows[level] = per_level_rows.get(level, 0) + 1
+    return {
+        "output": str(output),
+        "rows": table.num_rows,
+        "levels": per_level_rows,
+        "seed": seed,
+        "split": split,
+        "excluded_questions": len(excluded),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
