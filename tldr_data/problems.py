@@ -159,15 +159,21 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
     """CSV through DuckDB, every column as text so that answers stay as written."""
+    import duckdb
+
     from tldr_data.duck import connect
 
     if path.stat().st_size == 0:
         return []
     try:
-        table = connect().execute("SELECT * FROM read_csv(?, all_varchar = true)", [str(path)]).arrow()
-    except Exception as err:  # noqa: BLE001 - DuckDB's parser errors are many types; all mean bad input
+        table = (
+            connect()
+            .sql("SELECT * FROM read_csv(?, all_varchar = true)", params=[str(path)])
+            .to_arrow_table()
+        )
+    except duckdb.Error as err:
         raise InputError(f"{path}: unreadable CSV ({str(err).splitlines()[0]})") from err
-    return pa.table(table).to_pylist()
+    return table.to_pylist()
 
 
 def _read_parquet(path: Path) -> list[dict[str, Any]]:
