@@ -9,9 +9,11 @@ a stable id and the difficulty. Rules a user can rely on:
   is written without a trailing `.0`.
 - problem_id: a `problem_id` column verbatim; else an `unique_id`/`id`/`idx` column prefixed with the
   source when it is unique within the source (AMC's `id` is not); else `sha1(source + "\\n" + question)[:16]`.
-- source: `--source`, else the file stem without a trailing split token (`gsm8k_main_test` -> `gsm8k_main`),
+- source and split: `--source`/`--split`, else the row's own `source`/`split` columns (a `problems` file
+  re-imported keeps them), else derived.
+- source derived: the file stem without a trailing split token (`gsm8k_main_test` -> `gsm8k_main`),
   or `NAME_CONFIG` for a Hub id (`openai/gsm8k --config main` -> `gsm8k_main`, matching the local file).
-- split: `--split`, else the split token of the file stem, the split of a dataset dict, or "test".
+- split derived: the split token of the file stem, the split of a dataset dict, or "test".
 - duplicates: a problem_id seen again with the same question and answer is dropped (counted in the
   summary); the same problem_id with a different question or answer is an error.
 """
@@ -107,8 +109,8 @@ def gold_answer(row: dict[str, Any], answer_field: str) -> str:
 
 
 def difficulty_of(row: dict[str, Any]) -> int | None:
-    """MATH-style `level` ("Level 3" or 3) as an int, else None."""
-    level = row.get("level")
+    """A `difficulty` column, else a MATH-style `level` ("Level 3" or 3), as an int; else None."""
+    level = row.get("difficulty", row.get("level"))
     if level is None:
         return None
     if isinstance(level, int | float) and not isinstance(level, bool):
@@ -186,7 +188,7 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
 READERS = {".jsonl": _read_jsonl, ".json": _read_json, ".parquet": _read_parquet, ".csv": _read_csv}
 
 
-def _load_file(path: Path, source: str | None, split: str | None) -> list[Loaded]:
+def _load_file(path: Path) -> list[Loaded]:
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise InputError(
@@ -198,7 +200,7 @@ def _load_file(path: Path, source: str | None, split: str | None) -> list[Loaded
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     stem_source, stem_split = split_from_stem(path.stem)
-    return [Loaded(str(path), source or stem_source, split or stem_split or DEFAULT_SPLIT, rows)]
+    return [Loaded(str(path), stem_source, stem_split or DEFAULT_SPLIT, rows)]
 
 
 def _from_datasets(obj: Any, where: str, source: str, split: str | None) -> list[Loaded]:
@@ -214,7 +216,7 @@ def _from_datasets(obj: Any, where: str, source: str, split: str | None) -> list
     return [Loaded(where, source, split or DEFAULT_SPLIT, obj.to_list())]
 
 
-def _load_folder(path: Path, source: str | None, split: str | None) -> list[Loaded]:
+def _load_folder(path: Path, split: str | None) -> list[Loaded]:
     """A `save_to_disk` folder, or a folder of data files that `datasets.load_dataset` understands."""
     import datasets
 
@@ -223,10 +225,10 @@ def _load_folder(path: Path, source: str | None, split: str | None) -> list[Load
         obj = datasets.load_from_disk(str(path)) if saved else datasets.load_dataset(str(path))
     except Exception as err:  # noqa: BLE001 - datasets raises many types for unreadable folders
         raise InputError(f"{path}: not a readable dataset folder ({str(err).splitlines()[0]})") from err
-    return _from_datasets(obj, str(path), source or path.name, split)
+    return _from_datasets(obj, str(path), path.name, split)
 
 
-def _load_hub(name: str, config: str | None, source: str | None, split: str | None) -> list[Loaded]:
+def _load_hub(name: str, config: str | None, split: str | None) -> list[Loaded]:
     import datasets
 
     try:
@@ -237,21 +239,22 @@ def _load_hub(name: str, config: str | None, source: str | None, split: str | No
             f"{name}: no such file or folder, and loading it as a Hugging Face dataset failed ({first})"
         ) from err
     derived = name.rsplit("/", 1)[-1] + (f"_{config}" if config else "")
-    return _from_datasets(obj, name, source or derived, split)
+    return _from_datasets(obj, name, derived, split)
 
 
-def load_source(
-    src: str, *, config: str | None = None, split: str | None = None, source: str | None = None
-) -> list[Loaded]:
-    """Read one source (file, dataset folder or Hub id) into plain rows, one Loaded per split."""
+def load_source(src: str, *, config: str | None = None, split: str | None = None) -> list[Loaded]:
+    """Read one source (file, dataset folder or Hub id) into plain rows, one Loaded per split.
+
+    `split` picks a split of a dataset dict or Hub id; source and split names are derived from the source.
+    """
     path = Path(src)
     if path.is_dir():
-        return _load_folder(path, source, split)
+        return _load_folder(path, split)
     if path.is_file():
-        return _load_file(path, source, split)
+        return _load_file(path)
     if path.suffix.lower() in FILE_EXTENSIONS or not _HUB_ID.match(src) or src.startswith("."):
         raise InputError(f"{src}: no such file or folder")
-    return _load_hub(src, config, source, split)
+    return _load_hub(src, config, split)
 
 
 def _pick(columns: Sequence[str], given: str | None, candidates: Sequence[str], what: str, where: str) -> str:
@@ -274,7 +277,7 @@ def _columns(rows: Iterable[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(key for row in rows for key in row))
 
 
-def _ids(loaded: Loaded, questions: list[str]) -> list[str]:
+def _ids(loaded: Loaded, sources: list[str], questions: list[str]) -> list[str]:
     """Given ids where they identify rows uniquely; otherwise the source+question hash."""
     columns = _columns(loaded.rows)
     if "problem_id" in columns:
@@ -285,12 +288,22 @@ def _ids(loaded: Loaded, questions: list[str]) -> list[str]:
         if field in columns:
             ids = [format_answer(row.get(field)) for row in loaded.rows]
             if all(ids) and len(set(ids)) == len(ids):
-                return [f"{loaded.source}/{value}" for value in ids]
-    return [problem_hash(loaded.source, question) for question in questions]
+                return [f"{source}/{value}" for source, value in zip(sources, ids, strict=True)]
+    return [problem_hash(source, question) for source, question in zip(sources, questions, strict=True)]
+
+
+def _label(row: dict[str, Any], column: str, given: str | None, derived: str) -> str:
+    """`--source`/`--split` first, then the row's own column (a `problems` file re-imported), then derived."""
+    return given or format_answer(row.get(column)) or derived
 
 
 def to_problems(
-    loaded: Loaded, *, question_field: str | None = None, answer_field: str | None = None
+    loaded: Loaded,
+    *,
+    question_field: str | None = None,
+    answer_field: str | None = None,
+    source: str | None = None,
+    split: str | None = None,
 ) -> dict[str, list]:
     """The `problems` columns of one loaded split; every row must have a question and a gold answer."""
     if not loaded.rows:
@@ -307,13 +320,14 @@ def to_problems(
                 f"{loaded.where}: row {empty[0] + 1}: no {what} in column '{field}' ({len(empty)} row(s) "
                 f"like it); pass --{what}-field to use another column"
             )
+    sources = [_label(row, "source", source, loaded.source) for row in loaded.rows]
     return {
-        "problem_id": _ids(loaded, questions),
-        "source": [loaded.source] * len(questions),
+        "problem_id": _ids(loaded, sources, questions),
+        "source": sources,
         "question": questions,
         "answer": answers,
         "difficulty": [difficulty_of(row) for row in loaded.rows],
-        "split": [loaded.split] * len(questions),
+        "split": [_label(row, "split", split, loaded.split) for row in loaded.rows],
     }
 
 
@@ -358,8 +372,10 @@ def import_problems(
         raise OutputExistsError(f"{output}: already exists; pass --overwrite to replace it")
     parts = []
     for src in sources:
-        for loaded in load_source(src, config=config, split=split, source=source):
-            columns = to_problems(loaded, question_field=question_field, answer_field=answer_field)
+        for loaded in load_source(src, config=config, split=split):
+            columns = to_problems(
+                loaded, question_field=question_field, answer_field=answer_field, source=source, split=split
+            )
             parts.append((loaded, columns))
     table, dropped = _deduplicate(parts)
     write_parquet(table, output)

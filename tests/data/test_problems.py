@@ -226,3 +226,13 @@ def test_existing_output_is_refused(tmp_path: Path) -> None:
     assert out.read_text() == "keep me"
     import_problems([str(src)], out, overwrite=True)
     assert pq.read_table(out).num_rows == 1
+
+
+def test_problems_file_reimports_unchanged(tmp_path: Path) -> None:
+    from tldr_data.synth import synth
+
+    first = tmp_path / "dev_split.parquet"
+    synth(first, levels=[1, 4], per_level=5, seed=2, split="dev")
+    again = tmp_path / "again.parquet"
+    import_problems([str(first)], again)
+    assert pq.read_table(again).equals(pq.read_table(first))
