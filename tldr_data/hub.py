@@ -72,7 +72,7 @@ def push(
 
 
 class _Retrying:
-    """Call Hub functions, retrying 429/5xx with exponential backoff; turn failures into one-line HubErrors."""
+    """Call Hub functions, retrying 429/5xx with exponential backoff; failures become one-line HubErrors."""
 
     def __init__(self, retries: int, backoff: float, where: str) -> None:
         self.retries, self.backoff, self.where = retries, backoff, where

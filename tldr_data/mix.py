@@ -10,7 +10,7 @@ every round trains on fresh rows of its pools.
 
 Output folder (the `mixture` contract; `datasets.load_dataset(DIR)` and TRL's SFTTrainer read it as is):
 
-    DIR/README.md                             dataset card; YAML header: ratio, round, pools, seed, stats, command
+    DIR/README.md                             dataset card, YAML: ratio, round, pools, seed, stats, command
     DIR/data/train-00000-of-00001.parquet     prompt, completion, problem_id, pool, completion_tokens
 
 `prompt` is the conversation that `generate` sent, rebuilt from data rather than parsed from the rendered
@@ -58,7 +58,9 @@ class Pool:
 
     @property
     def scan_sql(self) -> str:
-        return f"read_parquet({self.files_sql}, union_by_name = true, filename = true, file_row_number = true)"
+        return (
+            f"read_parquet({self.files_sql}, union_by_name = true, filename = true, file_row_number = true)"
+        )
 
 
 def mix(
@@ -75,7 +77,7 @@ def mix(
     overwrite: bool = False,
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Write a mixture of `size` rows, `round(ratio * size)` of them from the short pool, to the folder `output`.
+    """Write a mixture of `size` rows, `round(ratio * size)` from the short pool, to the folder `output`.
 
     Returns the summary (rows per pool, token statistics, seconds). An existing `output` is refused unless
     `overwrite`; a pool smaller than its share is refused unless `replace`.
@@ -96,13 +98,17 @@ def mix(
                 )
     for pool in pools.values():
         if counts[pool.name] and not pool.rows:
-            raise InputError(f"{pool.name} pool {', '.join(pool.given)} is empty but the mixture needs rows from it")
+            raise InputError(
+                f"{pool.name} pool {', '.join(pool.given)} is empty but the mixture needs rows from it"
+            )
     salt = -1 if round is None else round
     with atomic_dir(target) as tmp:
         (tmp / "data").mkdir()
         for pool in pools.values():
             _pick(con, pool, counts[pool.name], seed=seed, salt=salt, replace=replace)
-        con.execute(f"COPY ({_select_sql(pools)}) TO {_quote(str(tmp / SHARD))} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(
+            f"COPY ({_select_sql(pools)}) TO {_quote(str(tmp / SHARD))} (FORMAT parquet, COMPRESSION zstd)"
+        )
         stats = {
             "pools": {name: _token_stats(con, pool.scan_sql) for name, pool in pools.items()},
             "mixture": _mixture_stats(con, str(tmp / SHARD)),
@@ -116,15 +122,21 @@ def mix(
             "round": round,
             "seed": seed,
             "replace": replace,
-            "pools": {name: {"sources": pool.given, "files": len(pool.files), "rows": pool.rows}
-                      for name, pool in pools.items()},
+            "pools": {
+                name: {"sources": pool.given, "files": len(pool.files), "rows": pool.rows}
+                for name, pool in pools.items()
+            },
             "token_stats": stats,
             "files": ["README.md", SHARD],
             "command": command,
         }
         write_text(dataset_card(summary), tmp / "README.md")
     seconds = time.perf_counter() - started
-    return {**summary, "seconds": builtins.round(seconds, 3), "rows_per_s": builtins.round(size / seconds if seconds else 0.0, 1)}
+    return {
+        **summary,
+        "seconds": builtins.round(seconds, 3),
+        "rows_per_s": builtins.round(size / seconds if seconds else 0.0, 1),
+    }
 
 
 def dataset_card(summary: dict[str, Any]) -> str:
@@ -145,7 +157,7 @@ def dataset_card(summary: dict[str, Any]) -> str:
             "replace": summary["replace"],
             "pools": summary["pools"],
             "token_stats": summary["token_stats"],
-            "token_definition": "completion token ids of the generating model's tokenizer, special tokens excluded",
+            "token_definition": "completion token ids of the generating model's tokenizer, no special tokens",
             "prompt_format": "system = gen_config.system_prompt if set; user = question + '\\n\\n' + "
             "gen_config.instruction",
             "command": summary["command"],
@@ -155,10 +167,12 @@ def dataset_card(summary: dict[str, Any]) -> str:
     round_text = "" if summary["round"] is None else f" for round {summary['round']}"
     body = (
         f"# TLDR mixture{round_text}\n\n"
-        f"{summary['rows']:,} prompt-completion conversations: {counts['short']:,} from the short (System-1) pool "
-        f"and {counts['long']:,} from the long (System-2) pool, i.e. alpha_short = {summary['alpha_short']:.6f}. "
+        f"{summary['rows']:,} prompt-completion conversations: {counts['short']:,} from the short (System-1) "
+        f"pool and {counts['long']:,} from the long (System-2) pool, i.e. "
+        f"alpha_short = {summary['alpha_short']:.6f}. "
         "Drawn with `tldr-data mix` (Thinking-Length Data Re-weighting, arXiv 2506.02678).\n\n"
-        "```python\nfrom datasets import load_dataset\nds = load_dataset(PATH_OR_REPO, split=\"train\")\n```\n\n"
+        "```python\nfrom datasets import load_dataset\n"
+        'ds = load_dataset(PATH_OR_REPO, split="train")\n```\n\n'
         "Columns: `prompt` and `completion` (TRL conversational format), `problem_id`, `pool` (short/long), "
         "`completion_tokens`.\n"
     )
@@ -186,12 +200,14 @@ def _open_pool(con, name: str, paths: Paths) -> Pool:
             f"{name} pool {', '.join(given)}: missing column(s) {', '.join(missing)}; "
             "build pools with `tldr-data select`"
         )
-    rows = con.execute(f"SELECT count(*) FROM read_parquet({pool.files_sql}, union_by_name = true)").fetchone()[0]
+    rows = con.execute(
+        f"SELECT count(*) FROM read_parquet({pool.files_sql}, union_by_name = true)"
+    ).fetchone()[0]
     return Pool(name, given, files, rows)
 
 
 def _pick(con, pool: Pool, k: int, *, seed: int, salt: int, replace: bool) -> None:
-    """Create table `pick_<pool>` (filename, row_idx, draw_key) of the k chosen rows, from key columns only."""
+    """Create table `pick_<pool>` (filename, row_idx, draw_key) of the k chosen rows, read from keys only."""
     key = f"list_position({pool.files_sql}, filename), file_row_number"
     tag = _quote(pool.name)
     if not replace:
@@ -267,4 +283,3 @@ def _mixture_stats(con, shard: str) -> dict[str, Any]:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-

@@ -8,8 +8,8 @@ Pure functions, no I/O (docs/ALGORITHM.md, "Update rule"):
     alpha   = (1 - c) * a + c / 2
 
 The rule is an integral controller: the weights stop moving where the normalised length excess equals the
-normalised accuracy deficit (`b_short == b_long`), e.g. at the ideal point (T_s, A_l). The System-2 model's own
-point (T_l, A_l) is *not* at rest: it is too long (b_short = 1), so it gets more short data.
+normalised accuracy deficit (`b_short == b_long`), e.g. at the ideal point (T_s, A_l). The System-2 model's
+own point (T_l, A_l) is *not* at rest: it is too long (b_short = 1), so it gets more short data.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ class References:
             _require_finite(f"references {name}", value)
         for name in ("t_short", "t_long"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"references {name}={getattr(self, name)} is negative; token means are >= 0")
+                raise ConfigError(
+                    f"references {name}={getattr(self, name)} is negative; token means are >= 0"
+                )
         for name in ("a_short", "a_long"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"references {name}={getattr(self, name)} is not an accuracy in [0, 1]")
@@ -65,7 +67,9 @@ class References:
         try:
             values = [float(part) for part in parts]
         except ValueError:
-            raise ConfigError(f"--refs {text!r}: expected 4 comma-separated numbers T_S,A_S,T_L,A_L") from None
+            raise ConfigError(
+                f"--refs {text!r}: expected 4 comma-separated numbers T_S,A_S,T_L,A_L"
+            ) from None
         return cls(*values)
 
 
@@ -122,7 +126,9 @@ def check_settings(*, eta: float, c: float, mode: str) -> None:
         raise ConfigError(f"eta={eta} is negative; it is a step size >= 0 (paper: 4)")
     _require_finite("c", c)
     if not 0.0 <= c < 1.0:
-        raise ConfigError(f"c={c} is outside [0, 1); it is the floor mass that keeps both pools alive (paper: 1e-4)")
+        raise ConfigError(
+            f"c={c} is outside [0, 1); it is the floor mass that keeps both pools alive (paper: 1e-4)"
+        )
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is unknown; choose one of: {', '.join(MODES)}")
 

@@ -53,7 +53,9 @@ class RunState:
         check_settings(eta=self.eta, c=self.c, mode=self.mode)
         check_alpha(self.alpha0)
         if not 0.0 <= self.tol <= 1.0:
-            raise ConfigError(f"tol={self.tol} is outside [0, 1]; it is the accepted accuracy loss (paper: 0.3)")
+            raise ConfigError(
+                f"tol={self.tol} is outside [0, 1]; it is the accepted accuracy loss (paper: 0.3)"
+            )
 
     @property
     def current_alpha(self) -> float:
@@ -117,11 +119,15 @@ class RunState:
             raise SchemaError(f"{where}: expected a JSON object")
         version = data.get("version")
         if version != VERSION:
-            raise SchemaError(f"{where}: unsupported run state version {version!r}; this tldr reads version {VERSION}")
+            raise SchemaError(
+                f"{where}: unsupported run state version {version!r}; this tldr reads version {VERSION}"
+            )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise SchemaError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise SchemaError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         values = dict(data)
         if values.get("references") is not None:
             try:
@@ -129,10 +135,14 @@ class RunState:
             except ConfigError as err:
                 raise ConfigError(f"{where}: {err}") from None
             except TypeError as err:
-                raise SchemaError(f"{where}: references must have t_short, a_short, t_long, a_long ({err})") from None
+                raise SchemaError(
+                    f"{where}: references must have t_short, a_short, t_long, a_long ({err})"
+                ) from None
         for entry in values.get("history", []):
             if not isinstance(entry, dict) or "round" not in entry or "next_alpha_short" not in entry:
-                raise SchemaError(f"{where}: every history entry needs at least `round` and `next_alpha_short`")
+                raise SchemaError(
+                    f"{where}: every history entry needs at least `round` and `next_alpha_short`"
+                )
         try:
             return cls(**values)
         except ConfigError as err:

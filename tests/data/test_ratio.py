@@ -88,7 +88,9 @@ def test_equal_benefits_are_a_fixed_point_up_to_the_floor(alpha, c, point) -> No
 
 
 def test_fixed_point_is_exact_without_floor() -> None:
-    assert update(0.3, REFS_7B.a_long, REFS_7B.t_short, REFS_7B, c=0.0).alpha_short == pytest.approx(0.3, abs=1e-15)
+    assert update(0.3, REFS_7B.a_long, REFS_7B.t_short, REFS_7B, c=0.0).alpha_short == pytest.approx(
+        0.3, abs=1e-15
+    )
 
 
 @given(alpha=alphas, acc=accs, tok=tokens, eta=etas, c=cs)
