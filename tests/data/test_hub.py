@@ -1,4 +1,4 @@
-"""Pushing folders with the real huggingface_hub client against a loopback Hub, and (with HF_TOKEN) the real one."""
+"""Pushing folders with the real huggingface_hub client against a loopback Hub, and with HF_TOKEN for real."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mixtures: exact counts, rows only from the pools, seeded determinism, the card, and TRL accepting the folder."""
+"""Mixtures: exact counts, rows only from the pools, determinism, the card, and TRL accepting the folder."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_rows_come_only_from_their_pools_without_repeats(pools, tmp_path) -> Non
     got = rows(tmp_path / "mix")
     source = {
         name: {r["problem_id"]: r for r in pq.read_table(path).to_pylist()}
-        for name, path in zip(("short", "long"), pools)
+        for name, path in zip(("short", "long"), pools, strict=True)
     }
     assert len({row["problem_id"] for row in got}) == 50
     for row in got:
