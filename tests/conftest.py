@@ -21,7 +21,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def requires_shared(path: Path) -> pytest.MarkDecorator:
     """Skip, with the reason, where the read-only ../shared data is absent (e.g. a user's clone)."""
-    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (../shared is not beside this clone)")
+    return pytest.mark.skipif(
+        not path.exists(), reason=f"{path} is absent (../shared is not beside this clone)"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +50,118 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny"
     build_tiny(path, seed=0)
     return path
+@pytest.fixture
+def make_pool(tmp_path: Path):
+    """Write a tiny `verified`-contract pool: `make_pool("short", 50, tokens=100)` -> its Parquet path."""
+    import json
+
+    import pyarrow as pa
+
+    from tldr_data.atomic import write_parquet
+    from tldr_data.schema import VERIFIED, conform
+
+    def make(name: str, rows: int, tokens: int = 100, gen_config: dict | None = None) -> Path:
+        config = json.dumps(gen_config or {"instruction": "Please reason step by step.", "temperature": 0.7})
+        columns = {field.name: [None] * rows for field in VERIFIED}
+        columns |= {
+            "problem_id": [f"{name}-{i}" for i in range(rows)],
+            "question": [f"What is {i} + {i}?" for i in range(rows)],
+            "completion": [
+                f"{name} reasoning {i}. " * (1 + tokens // 4) + f"\\boxed{{{2 * i}}}" for i in range(rows)
+            ],
+            "completion_tokens": [tokens + i for i in range(rows)],
+            "gen_config": [config] * rows,
+            "system": [name] * rows,
+            "correct": [True] * rows,
+        }
+        table = conform(
+            pa.table({k: pa.array(v, VERIFIED.field(k).type) for k, v in columns.items()}), "verified"
+        )
+        return write_parquet(table, tmp_path / "pools" / f"{name}.parquet")
+
+    return make
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch):
+    """A loopback HTTP server speaking the slice of the Hub API that `upload_folder` uses.
+
+    The real `huggingface_hub` client talks to it over HTTP (HF_ENDPOINT, also for subprocesses). Queue
+    failures with `hub.fail["commit"] = [503]`; uploads land in `hub.files[(repo_id, revision)][path]`.
+    """
+    import base64
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    import huggingface_hub.constants as hf_constants
+
+    hub = SimpleNamespace(requests=[], fail={}, files={}, branches=set(), repos={})
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            hub.requests.append(("GET", self.path))
+            self.reply(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = self.path.split("?")[0].strip("/").split("/")
+            kind = (
+                "create"
+                if parts[:3] == ["api", "repos", "create"]
+                else parts[4]
+                if len(parts) > 4
+                else parts[1]
+            )
+            hub.requests.append(("POST", self.path))
+            if hub.fail.get(kind):
+                return self.reply(hub.fail[kind].pop(0), {"error": f"injected failure on {kind}"})
+            if kind == "create":
+                spec = json.loads(body)
+                repo = f"{spec['organization']}/{spec['name']}"
+                hub.repos[repo] = spec
+                return self.reply(200, {"url": f"{hub.url}/datasets/{repo}", "name": repo, "id": repo})
+            if kind == "validate-yaml":
+                return self.reply(200, {"errors": [], "warnings": []})
+            repo, revision = f"{parts[2]}/{parts[3]}", "/".join(parts[5:])
+            if kind == "branch":
+                hub.branches.add((repo, revision))
+                return self.reply(200, {})
+            if kind == "preupload":
+                files = json.loads(body)["files"]
+                modes = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
+                return self.reply(200, {"files": modes})
+            if kind == "commit":
+                store = hub.files.setdefault((repo, revision), {})
+                for line in body.decode().splitlines():
+                    item = json.loads(line)
+                    if item["key"] == "file":
+                        store[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                url = f"{hub.url}/datasets/{repo}/commit/{'a' * 40}"
+                return self.reply(200, {"commitUrl": url, "commitOid": "a" * 40, "commitMessage": "m"})
+            self.reply(404, {"error": "not found"})
+
+        def reply(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_TOKEN", "hf_fake_token_for_tests")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hf_constants, "ENDPOINT", hub.url)
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    yield hub
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,285 @@
+"""Draw a TLDR mixture: exact counts from a short and a long pool, written as a Hub-ready dataset folder.
+
+Sampling happens in DuckDB without loading the pools into Python. Every pool row has a stable key (the
+position of its file among the pool's files, and its row number inside that file); a row's place in the
+seeded shuffle is `hash(seed, round, pool, key)`. Drawing k rows without replacement keeps the k smallest
+hashes (a streaming top-k over the key columns only); only then are the chosen rows' texts read, joined and
+written, in shuffled order, straight to Parquet with COPY. With `replace=True` each of the k draws picks a
+row uniformly and independently (`hash(seed, round, pool, draw) mod rows`). The draw depends on the round, so
+every round trains on fresh rows of its pools.
+
+Output folder (the `mixture` contract; `datasets.load_dataset(DIR)` and TRL's SFTTrainer read it as is):
+
+    DIR/README.md                             dataset card, YAML: ratio, round, pools, seed, stats, command
+    DIR/data/train-00000-of-00001.parquet     prompt, completion, problem_id, pool, completion_tokens
+
+`prompt` is the conversation that `generate` sent, rebuilt from data rather than parsed from the rendered
+prompt: an optional system message from `gen_config.system_prompt`, then the user message
+`question + "\\n\\n" + gen_config.instruction` (just `question` when there is no instruction). `completion`
+is the one assistant message. Both are TRL's conversational prompt-completion format, so the trainer
+applies the model's own chat template and computes the loss on the completion only.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tldr_data import duck
+from tldr_data.atomic import atomic_dir, write_text
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+
+POOLS = ("short", "long")
+REQUIRED = ("problem_id", "question", "completion", "completion_tokens", "gen_config")
+SHARD = "data/train-00000-of-00001.parquet"
+Paths = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One input pool: its name, the paths as given, the Parquet files they expand to, and its row count."""
+
+    name: str
+    given: list[str]
+    files: list[str]
+    rows: int
+
+    @property
+    def files_sql(self) -> str:
+        return "[" + ", ".join(_quote(f) for f in self.files) + "]"
+
+    @property
+    def scan_sql(self) -> str:
+        return (
+            f"read_parquet({self.files_sql}, union_by_name = true, filename = true, file_row_number = true)"
+        )
+
+
+def mix(
+    short: Paths,
+    long: Paths,
+    output: str | os.PathLike,
+    *,
+    ratio: float,
+    size: int,
+    seed: int = 0,
+    replace: bool = False,
+    round: int | None = None,
+    command: str | None = None,
+    overwrite: bool = False,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Write a mixture of `size` rows, `round(ratio * size)` from the short pool, to the folder `output`.
+
+    Returns the summary (rows per pool, token statistics, seconds). An existing `output` is refused unless
+    `overwrite`; a pool smaller than its share is refused unless `replace`.
+    """
+    started = time.perf_counter()
+    counts = _counts(ratio, size)
+    target = Path(output)
+    if target.exists() and not overwrite:
+        raise OutputExistsError(f"{target} already exists; pass --overwrite to replace it")
+    con = duck.connect(threads)
+    pools = {"short": _open_pool(con, "short", short), "long": _open_pool(con, "long", long)}
+    if not replace:
+        for pool in pools.values():
+            if counts[pool.name] > pool.rows:
+                raise InputError(
+                    f"{pool.name} pool {', '.join(pool.given)} has {pool.rows:,} rows but the mixture needs "
+                    f"{counts[pool.name]:,}; pass --replace to draw with replacement, or lower --size"
+                )
+    for pool in pools.values():
+        if counts[pool.name] and not pool.rows:
+            raise InputError(
+                f"{pool.name} pool {', '.join(pool.given)} is empty but the mixture needs rows from it"
+            )
+    salt = -1 if round is None else round
+    with atomic_dir(target) as tmp:
+        (tmp / "data").mkdir()
+        for pool in pools.values():
+            _pick(con, pool, counts[pool.name], seed=seed, salt=salt, replace=replace)
+        con.execute(
+            f"COPY ({_select_sql(pools)}) TO {_quote(str(tmp / SHARD))} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        stats = {
+            "pools": {name: _token_stats(con, pool.scan_sql) for name, pool in pools.items()},
+            "mixture": _mixture_stats(con, str(tmp / SHARD)),
+        }
+        summary = {
+            "output": str(target),
+            "rows": size,
+            "rows_per_pool": counts,
+            "alpha_short": ratio,
+            "alpha_long": 1.0 - ratio,
+            "round": round,
+            "seed": seed,
+            "replace": replace,
+            "pools": {
+                name: {"sources": pool.given, "files": len(pool.files), "rows": pool.rows}
+                for name, pool in pools.items()
+            },
+            "token_stats": stats,
+            "files": ["README.md", SHARD],
+            "command": command,
+        }
+        write_text(dataset_card(summary), tmp / "README.md")
+    seconds = time.perf_counter() - started
+    return {
+        **summary,
+        "seconds": builtins.round(seconds, 3),
+        "rows_per_s": builtins.round(size / seconds if seconds else 0.0, 1),
+    }
+
+
+def dataset_card(summary: dict[str, Any]) -> str:
+    """A README.md whose YAML header lets `datasets` find the shard and records how the mixture was drawn."""
+    header = {
+        "configs": [
+            {"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*.parquet"}]}
+        ],
+        "tags": ["tldr", "reasoning", "sft", "prompt-completion"],
+        "tldr": {
+            "kind": "mixture",
+            "alpha_short": summary["alpha_short"],
+            "alpha_long": summary["alpha_long"],
+            "round": summary["round"],
+            "rows": summary["rows"],
+            "rows_per_pool": summary["rows_per_pool"],
+            "seed": summary["seed"],
+            "replace": summary["replace"],
+            "pools": summary["pools"],
+            "token_stats": summary["token_stats"],
+            "token_definition": "completion token ids of the generating model's tokenizer, no special tokens",
+            "prompt_format": "system = gen_config.system_prompt if set; user = question + '\\n\\n' + "
+            "gen_config.instruction",
+            "command": summary["command"],
+        },
+    }
+    counts = summary["rows_per_pool"]
+    round_text = "" if summary["round"] is None else f" for round {summary['round']}"
+    body = (
+        f"# TLDR mixture{round_text}\n\n"
+        f"{summary['rows']:,} prompt-completion conversations: {counts['short']:,} from the short (System-1) "
+        f"pool and {counts['long']:,} from the long (System-2) pool, i.e. "
+        f"alpha_short = {summary['alpha_short']:.6f}. "
+        "Drawn with `tldr-data mix` (Thinking-Length Data Re-weighting, arXiv 2506.02678).\n\n"
+        "```python\nfrom datasets import load_dataset\n"
+        'ds = load_dataset(PATH_OR_REPO, split="train")\n```\n\n'
+        "Columns: `prompt` and `completion` (TRL conversational format), `problem_id`, `pool` (short/long), "
+        "`completion_tokens`.\n"
+    )
+    return "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n" + body
+
+
+def _counts(ratio: float, size: int) -> dict[str, int]:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"size={size!r}: the mixture needs a whole number of rows >= 1")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0.0 <= ratio <= 1.0:
+        raise ConfigError(f"ratio={ratio!r} is not a short-pool weight in [0, 1]")
+    # Half-up rounding: Python's round() would send 2.5 to 2 but 3.5 to 4.
+    short = math.floor(ratio * size + 0.5)
+    return {"short": short, "long": size - short}
+
+
+def _open_pool(con, name: str, paths: Paths) -> Pool:
+    given = [str(paths)] if isinstance(paths, str | os.PathLike) else [str(p) for p in paths]
+    files = duck.parquet_files(given)
+    pool = Pool(name, given, files, 0)
+    present = duck.columns(con, f"read_parquet({pool.files_sql}, union_by_name = true)")
+    missing = [column for column in REQUIRED if column not in present]
+    if missing:
+        raise SchemaError(
+            f"{name} pool {', '.join(given)}: missing column(s) {', '.join(missing)}; "
+            "build pools with `tldr-data select`"
+        )
+    rows = con.execute(
+        f"SELECT count(*) FROM read_parquet({pool.files_sql}, union_by_name = true)"
+    ).fetchone()[0]
+    return Pool(name, given, files, rows)
+
+
+def _pick(con, pool: Pool, k: int, *, seed: int, salt: int, replace: bool) -> None:
+    """Create table `pick_<pool>` (filename, row_idx, draw_key) of the k chosen rows, read from keys only."""
+    key = f"list_position({pool.files_sql}, filename), file_row_number"
+    tag = _quote(pool.name)
+    if not replace:
+        query = f"""
+            SELECT filename, file_row_number AS row_idx, hash({seed}, {salt}, {tag}, {key}) AS draw_key
+            FROM {pool.scan_sql}
+            ORDER BY draw_key, list_position({pool.files_sql}, filename), file_row_number
+            LIMIT {k}"""
+    else:
+        query = f"""
+            WITH keyed AS (
+                SELECT filename, file_row_number AS row_idx,
+                       row_number() OVER (ORDER BY {key}) - 1 AS ordinal
+                FROM {pool.scan_sql}),
+            draws AS (
+                SELECT hash({seed}, {salt}, {tag}, 'draw', d) AS draw_key,
+                       hash({seed}, {salt}, {tag}, 'row', d) % {max(pool.rows, 1)} AS ordinal
+                FROM range({k}) AS t(d))
+            SELECT keyed.filename, keyed.row_idx, draws.draw_key
+            FROM draws JOIN keyed USING (ordinal)"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pick_{pool.name} AS {query}")
+
+
+def _select_sql(pools: dict[str, Pool]) -> str:
+    """The mixture rows in shuffled order: the picked keys joined back to their pools' texts."""
+    parts = []
+    for pool in pools.values():
+        instruction = "nullif(json_extract_string(p.gen_config, '$.instruction'), '')"
+        system = "nullif(json_extract_string(p.gen_config, '$.system_prompt'), '')"
+        parts.append(f"""
+            SELECT
+                list_concat(
+                    CASE WHEN {system} IS NULL THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
+                         ELSE [{{'role': 'system', 'content': {system}}}] END,
+                    [{{'role': 'user', 'content':
+                        CASE WHEN {instruction} IS NULL THEN p.question
+                             ELSE p.question || chr(10) || chr(10) || {instruction} END}}]) AS prompt,
+                [{{'role': 'assistant', 'content': p.completion}}] AS completion,
+                CAST(p.problem_id AS VARCHAR) AS problem_id,
+                {_quote(pool.name)} AS pool,
+                CAST(p.completion_tokens AS INTEGER) AS completion_tokens,
+                k.draw_key, k.filename, k.row_idx
+            FROM {pool.scan_sql} AS p
+            JOIN pick_{pool.name} AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx""")
+    union = "\nUNION ALL\n".join(parts)
+    return f"""
+        SELECT prompt, completion, problem_id, pool, completion_tokens
+        FROM ({union})
+        ORDER BY draw_key, pool, filename, row_idx"""
+
+
+def _token_stats(con, table_sql: str, where: str = "TRUE") -> dict[str, Any]:
+    rows, mean, low, p50, p90, high = con.execute(
+        f"""SELECT count(*), avg(completion_tokens), min(completion_tokens),
+                   quantile_disc(completion_tokens, 0.5), quantile_disc(completion_tokens, 0.9),
+                   max(completion_tokens)
+            FROM {table_sql} WHERE {where}"""
+    ).fetchone()
+    return {
+        "rows": rows,
+        "mean": None if mean is None else builtins.round(mean, 2),
+        "min": low,
+        "p50": p50,
+        "p90": p90,
+        "max": high,
+    }
+
+
+def _mixture_stats(con, shard: str) -> dict[str, Any]:
+    table = f"read_parquet({_quote(shard)})"
+    return {name: _token_stats(con, table, f"pool = {_quote(name)}") for name in POOLS}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,164 @@
+"""The run state: one JSON file that records a TLDR run's references, settings and every round's update.
+
+It is the hand-off between the curation side (`tldr-data ratio --state`) and the training loop
+(`tldr-train refs/round/run/select/report`). Layout, version 1:
+
+    {
+      "version": 1,
+      "references": {"t_short": 1120.9, "a_short": 0.289, "t_long": 7379.6, "a_long": 0.756} | null,
+      "eta": 4.0, "c": 0.0001, "mode": "tldr", "alpha0": 0.5, "tol": 0.3, "seed": 0,
+      "config": {...free-form: pools, dev set, decoding protocol...},
+      "history": [
+        {"round": 0, "alpha_short": 0.5, "dev_accuracy": 0.6, "dev_tokens": 7000.0,
+         "b_short": 0.94, "b_long": 0.33, "next_alpha_short": 0.918,
+         "checkpoint": "round-000/ckpt", "mixture": "round-000/mix", ...extra keys...}
+      ]
+    }
+
+`alpha_short` in a history entry is the weight the round trained with; `next_alpha_short` is the weight the
+next round trains with, so the current ratio is the last entry's `next_alpha_short` (or `alpha0`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tldr_data.atomic import write_json
+from tldr_data.errors import ConfigError, InputError, SchemaError
+from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References, Update, check_alpha, check_settings, update
+
+VERSION = 1
+
+
+@dataclass
+class RunState:
+    """References, settings and history of one TLDR run; `RunState.load`/`save` map it to JSON."""
+
+    references: References | None = None
+    eta: float = DEFAULT_ETA
+    c: float = DEFAULT_C
+    mode: str = "tldr"
+    alpha0: float = 0.5
+    tol: float = 0.3
+    seed: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    version: int = VERSION
+
+    def __post_init__(self) -> None:
+        check_settings(eta=self.eta, c=self.c, mode=self.mode)
+        check_alpha(self.alpha0)
+        if not 0.0 <= self.tol <= 1.0:
+            raise ConfigError(
+                f"tol={self.tol} is outside [0, 1]; it is the accepted accuracy loss (paper: 0.3)"
+            )
+
+    @property
+    def current_alpha(self) -> float:
+        """The short-pool weight the next round trains with."""
+        return self.history[-1]["next_alpha_short"] if self.history else self.alpha0
+
+    def record(
+        self,
+        acc: float,
+        tokens: float,
+        *,
+        round: int | None = None,
+        checkpoint: str | None = None,
+        mixture: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Apply the update rule to a finished round's dev metrics and append the entry to the history.
+
+        Rounds only move forward: recording a round number that is not after the last one is refused, so that
+        re-running a finished step cannot duplicate it.
+        """
+        if self.references is None:
+            raise ConfigError("the run state has no references yet; run `tldr-train refs` first")
+        number = self._next_round() if round is None else round
+        if self.history and number <= self.history[-1]["round"]:
+            raise ConfigError(
+                f"round {number} is not after the last recorded round {self.history[-1]['round']}; "
+                "it is already in the history"
+            )
+        step: Update = update(
+            self.current_alpha, acc, tokens, self.references, eta=self.eta, c=self.c, mode=self.mode
+        )
+        entry = {
+            "round": number,
+            "alpha_short": self.current_alpha,
+            "dev_accuracy": acc,
+            "dev_tokens": tokens,
+            "b_short": step.b_short,
+            "b_long": step.b_long,
+            "next_alpha_short": step.alpha_short,
+            "checkpoint": checkpoint,
+            "mixture": mixture,
+            **extra,
+        }
+        self.history.append(entry)
+        return entry
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object, `version` first."""
+        body = asdict(self)
+        return {"version": body.pop("version"), **body}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the state atomically, so a killed process leaves the previous state intact."""
+        return write_json(self.to_dict(), path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "run state") -> RunState:
+        """Build a state from its JSON object, rejecting unknown versions and keys by name."""
+        if not isinstance(data, dict):
+            raise SchemaError(f"{where}: expected a JSON object")
+        version = data.get("version")
+        if version != VERSION:
+            raise SchemaError(
+                f"{where}: unsupported run state version {version!r}; this tldr reads version {VERSION}"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SchemaError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        values = dict(data)
+        if values.get("references") is not None:
+            try:
+                values["references"] = References(**values["references"])
+            except ConfigError as err:
+                raise ConfigError(f"{where}: {err}") from None
+            except TypeError as err:
+                raise SchemaError(
+                    f"{where}: references must have t_short, a_short, t_long, a_long ({err})"
+                ) from None
+        for entry in values.get("history", []):
+            if not isinstance(entry, dict) or "round" not in entry or "next_alpha_short" not in entry:
+                raise SchemaError(
+                    f"{where}: every history entry needs at least `round` and `next_alpha_short`"
+                )
+        try:
+            return cls(**values)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RunState:
+        """Read a state file; a missing or malformed file is an input error naming it."""
+        source = Path(path)
+        if not source.is_file():
+            raise InputError(f"{source}: no such run state file")
+        try:
+            data = json.loads(source.read_text())
+        except json.JSONDecodeError as err:
+            raise SchemaError(f"{source}: not valid JSON ({err})") from None
+        return cls.from_dict(data, where=str(source))
+
+    def _next_round(self) -> int:
+        return self.history[-1]["round"] + 1 if self.history else 0
