@@ -30,3 +30,91 @@ def cli() -> None:
       tldr-data synth -o problems.parquet --levels 1-6 --per-level 50
       tldr-data COMMAND --help
     """
+
+
+# --- stage: import, verify, profile, select (traces -> verified -> pools) ---
+
+from tldr_data.clitools import (  # noqa: E402 - kept with its stage so that stage merges stay independent
+    emit_summary,
+    json_option,
+    output_option,
+    overwrite_option,
+    progress_enabled,
+)
+
+
+@cli.command("import")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@output_option("Output `traces` Parquet file")
+@click.option("--format", "fmt", type=click.Choice(["skythought"]), default="skythought", help="Input format")
+@click.option("--system", required=True, help="System label of the imported model (system1/system2/...)")
+@click.option("-m", "--model", required=True, help="Name of the model that wrote the responses")
+@overwrite_option
+@json_option
+def import_command(
+    inputs: tuple[str, ...], output: str, fmt: str, system: str, model: str, overwrite: bool, as_json: bool
+) -> None:
+    """Import other tools' evaluation outputs as `traces` (one row per response).
+
+    Reads SkyThought results JSON; keeps the source's own verdict as `imported_correct`. Token counts in
+    those logs are whitespace word counts: run `verify` to recount them with the model's tokenizer.
+
+    \b
+    Example:
+      tldr-data import --format skythought run.json -o traces.parquet --system system2 -m deepseek-ai/DeepSeek-R1-Distill-Qwen-7B
+    """
+    from tldr_data.importers import import_traces
+
+    summary = import_traces(inputs, output, format=fmt, system=system, model=model, overwrite=overwrite)
+    emit_summary(
+        summary,
+        f"imported {summary['rows']:,} responses to {summary['problems']:,} problems -> {output}",
+        as_json,
+    )
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@output_option("Output `verified` Parquet file")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores]")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, help="Seconds per item")
+@click.option("--tokenizer", default=None, help="Tokenizer name or folder [default: each row's `model`]")
+@overwrite_option
+@json_option
+def verify(
+    inputs: tuple[str, ...],
+    output: str,
+    workers: int | None,
+    timeout: float,
+    tokenizer: str | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Check every trace's answer with math-verify and recount its tokens.
+
+    Reads `traces` (files or folders of shards), writes `verified` (every row, in input order, with
+    `pred_answer`, `correct`, `verdict`) plus `<output>.stats.json`. An item slower than --timeout is
+    killed and labelled `timeout`.
+
+    \b
+    Example:
+      tldr-data verify traces/ -o verified.parquet --workers 8 --tokenizer Qwen/Qwen2.5-7B-Instruct
+    """
+    from tldr_data.verify import verify as run_verify
+
+    summary = run_verify(
+        inputs,
+        output,
+        workers=workers,
+        timeout=timeout,
+        tokenizer=tokenizer,
+        overwrite=overwrite,
+        progress=progress_enabled(),
+    )
+    counts = ", ".join(f"{n:,} {verdict}" for verdict, n in summary["verdicts"].items() if n)
+    emit_summary(
+        summary,
+        f"verified {summary['rows']:,} rows in {summary['seconds']:.1f}s "
+        f"({summary['rows_per_second']:,.0f} rows/s): {counts} -> {output}",
+        as_json,
+    )
