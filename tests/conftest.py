@@ -21,9 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def requires_shared(path: Path) -> pytest.MarkDecorator:
     """Skip, with the reason, where the read-only ../shared data is absent (e.g. a user's clone)."""
-    return pytest.mark.skipif(
-        not path.exists(), reason=f"{path} is absent (../shared is not beside this clone)"
-    )
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (../shared is not beside this clone)")
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ def extract_answer(completion: str, complete: bool = True) -> str | None:
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` / `\\fbox{...}` (nested braces honoured); None if unclosed or absent.
+    """Content of the last `\\boxed{...}` / `\\fbox{...}`, nested braces honoured; None if none closes.
 
     `\\boxed 5` (no braces) counts too, up to the next space or `$`.
     """
@@ -65,7 +65,7 @@ def _matching_braces(text: str) -> dict[int, int]:
 
 
 def _final_answer_phrase(text: str) -> str | None:
-    """ "The final answer is X" in the last paragraph only: earlier ones are drafts the model went on to doubt."""
+    """A "final answer is X" phrase, in the last paragraph only: earlier ones are drafts the model doubted."""
     matches = _FINAL_ANSWER.findall(_last_paragraph(text))
     if not matches:
         return None

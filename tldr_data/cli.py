@@ -61,7 +61,8 @@ def import_command(
 
     \b
     Example:
-      tldr-data import --format skythought run.json -o traces.parquet --system system2 -m deepseek-ai/DeepSeek-R1-Distill-Qwen-7B
+      tldr-data import run.json -o traces.parquet --system system2 \\
+        -m deepseek-ai/DeepSeek-R1-Distill-Qwen-7B
     """
     from tldr_data.importers import import_traces
 

@@ -115,9 +115,8 @@ def stats_path(output: str | os.PathLike) -> Path:
 
 
 def _judge_all(table: pa.Table, workers: int, timeout: float, progress: bool) -> tuple[list, list[str]]:
-    from tqdm import tqdm
-
     import math_verify  # noqa: F401 - imported once here so that every forked worker starts warm
+    from tqdm import tqdm
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     items = zip(
