@@ -34,6 +34,8 @@ def cli() -> None:
 
 # --- stage: import, verify, profile, select (traces -> verified -> pools) ---
 
+import json  # noqa: E402 - kept with its stage so that stage merges stay independent
+
 from tldr_data.clitools import (  # noqa: E402 - kept with its stage so that stage merges stay independent
     emit_summary,
     json_option,
@@ -117,5 +119,103 @@ def verify(
         summary,
         f"verified {summary['rows']:,} rows in {summary['seconds']:.1f}s "
         f"({summary['rows_per_second']:,.0f} rows/s): {counts} -> {output}",
+        as_json,
+    )
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--by", default="system,source", help="Comma-separated group columns ('' for one group)")
+@click.option(
+    "--plot", "plot_path", type=click.Path(), default=None, help="Write token histograms to this PNG"
+)
+@click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
+@json_option
+def profile(inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: bool, as_json: bool) -> None:
+    """Profile accuracy and thinking length per group of `verified` rows.
+
+    Per group: n, accuracy, mean/median/p90/max completion tokens, truncated_rate and pass_at_k (k =
+    samples per problem; null with one sample). Timeouts and errors count as wrong, and their tokens count.
+
+    \b
+    Example:
+      tldr-data profile verified.parquet --by system,source --plot lengths.png
+      tldr-data profile verified/ --by source --json | jq '.[] | {source, accuracy}'
+    """
+    from tldr_data import profile as lib
+    from tldr_data.duck import connect
+
+    keys = [name.strip() for name in by.split(",") if name.strip()]
+    if show_sql:
+        click.echo(lib.profile_sql(connect(), inputs, keys))
+        return
+    rows = lib.profile(inputs, by=keys)
+    if plot_path:
+        lib.plot(inputs, rows, keys, plot_path)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+    else:
+        click.echo(lib.render_table(rows, keys))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@output_option("Output pool, `verified` Parquet file")
+@click.option(
+    "--shortest-correct",
+    "mode",
+    flag_value="shortest-correct",
+    default=True,
+    help="Per problem, keep the shortest correct sample",
+)
+@click.option("--all-correct", "mode", flag_value="all-correct", help="Keep every distinct correct sample")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=None, help="Drop completions longer than this"
+)
+@click.option("--drop-truncated", is_flag=True, help="Drop completions that hit the length limit")
+@click.option(
+    "--where", default=None, help="Keep only rows matching this SQL condition, e.g. \"source = 'gsm8k'\""
+)
+@click.option(
+    "--rejected", type=click.Path(), default=None, help="Also write dropped rows (+ drop_reason) here"
+)
+@click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
+@overwrite_option
+@json_option
+def select(
+    inputs: tuple[str, ...],
+    output: str,
+    mode: str,
+    max_tokens: int | None,
+    drop_truncated: bool,
+    where: str | None,
+    rejected: str | None,
+    show_sql: bool,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Select a training pool from `verified` rows: correct, deduplicated, shortest per problem.
+
+    Reads `verified`, writes `verified` (kept rows) and `<output>.stats.json`; every dropped row is
+    counted under one reason: not_correct, truncated, too_long, where, duplicate, not_shortest.
+
+    \b
+    Example:
+      tldr-data select system2.parquet -o long_pool.parquet --shortest-correct --max-tokens 16000
+      tldr-data select system1.parquet -o short_pool.parquet --all-correct --where "source = 'gsm8k'"
+    """
+    from tldr_data import select as lib
+    from tldr_data.duck import connect
+
+    options = {"mode": mode, "max_tokens": max_tokens, "drop_truncated": drop_truncated, "where": where}
+    if show_sql:
+        click.echo(lib.select_sql(connect(), inputs, **options))
+        return
+    summary = lib.select(inputs, output, **options, rejected=rejected, overwrite=overwrite)
+    dropped = ", ".join(f"{n:,} {reason}" for reason, n in summary["dropped"].items() if n) or "none"
+    emit_summary(
+        summary,
+        f"kept {summary['kept']:,} of {summary['rows']:,} rows ({summary['problems_kept']:,} problems); "
+        f"dropped {dropped} -> {output}",
         as_json,
     )
