@@ -57,3 +57,17 @@ def scan(paths: Sequence[str | os.PathLike]) -> str:
 def columns(con: duckdb.DuckDBPyConnection, table_expr: str) -> list[str]:
     """Column names of a table expression, without reading its rows."""
     return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table_expr}").fetchall()]
+
+
+def contract_scan(con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike], contract: str) -> str:
+    """`scan(paths)` after checking that every input file holds the contract's columns and is Parquet."""
+    from tldr_data.schema import require_columns
+
+    files = parquet_files(paths)
+    for file in files:
+        try:
+            names = columns(con, scan([file]))
+        except duckdb.Error as err:
+            raise InputError(f"{file}: not a readable Parquet file ({str(err).splitlines()[0]})") from err
+        require_columns(names, contract, file)
+    return scan(files)
