@@ -19,15 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from tldr_data import duck
 from tldr_data.atomic import write_json, write_parquet
 from tldr_data.backends import Backend, Sampling, default_backend, get_backend
-from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+from tldr_data.errors import ConfigError, InputError, OutputExistsError
+from tldr_data.prompts import DEFAULT_INSTRUCTION, render_prompt
 from tldr_data.schema import conform, require_columns
 
-DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 MANIFEST = "generate.json"
 
 
@@ -106,6 +107,7 @@ def generate(
         "completion_tokens": 0,
         "finish_reasons": {},
         "seconds": 0.0,
+        "generate_seconds": 0.0,
         "tokens_per_s": 0.0,
     }
     if not todo:
@@ -113,9 +115,11 @@ def generate(
         return summary
 
     tok = _load_tokenizer(tokenizer or str(model))
-    prompts = _render(
-        tok, problems.column("question").to_pylist(), {r for r, _ in todo}, instruction, system_prompt
-    )
+    questions = problems.column("question").to_pylist()
+    prompts = {
+        row: render_prompt(tok, questions[row], instruction, system_prompt)
+        for row in sorted({r for r, _ in todo})
+    }
     engine, owned = engine_factory()
     summary["backend"] = engine.name
     write_json({"configs": manifest + ([identity] if identity not in manifest else [])}, out / MANIFEST)
@@ -181,16 +185,12 @@ def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> pa
     con = duck.connect()
     table_expr = duck.scan(paths)
     try:
-        require_columns(duck.columns(con, table_expr), "problems", ", ".join(map(str, paths)))
-        table = con.execute(f"SELECT * FROM {table_expr}").arrow()
-    except (SchemaError, InputError):
-        raise
-    except Exception as err:  # noqa: BLE001 - DuckDB reports unreadable files with many exception types
-        raise InputError(
-            f"{', '.join(map(str, paths))}: cannot read as Parquet ({str(err).splitlines()[0]})"
-        ) from None
-    if isinstance(table, pa.RecordBatchReader):
-        table = table.read_all()
+        names = duck.columns(con, table_expr)
+        require_columns(names, "problems", ", ".join(map(str, paths)))
+        table = con.sql(f"SELECT * FROM {table_expr}").to_arrow_table()
+    except duckdb.Error as err:
+        where = ", ".join(map(str, paths))
+        raise InputError(f"{where}: cannot read as Parquet ({str(err).splitlines()[0]})") from None
     ids = table.column("problem_id").to_pylist()
     if None in ids or None in table.column("question").to_pylist():
         raise InputError(f"{paths[0]}: problem_id and question must not be null")
@@ -262,20 +262,6 @@ def _load_tokenizer(name: str):
     return tok
 
 
-def _render(
-    tok, questions: list[str], rows: set[int], instruction: str, system_prompt: str | None
-) -> dict[int, str]:
-    """The exact text the engine sees: the chat template over (system?, question + instruction)."""
-    prompts = {}
-    for row in sorted(rows):
-        user = questions[row] + ("\n\n" + instruction if instruction else "")
-        messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-            {"role": "user", "content": user}
-        ]
-        prompts[row] = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return prompts
-
-
 def _run(engine, tok, problems, prompts, todo, sampling, seed, identity, out, batch_size, progress) -> dict:
     from tqdm import tqdm
 
@@ -318,11 +304,14 @@ def _run(engine, tok, problems, prompts, todo, sampling, seed, identity, out, ba
             pending.subtract(row for row, _ in batch)
             bar.update(sum(1 for row in {r for r, _ in batch} if pending[row] == 0))
             bar.set_postfix(tokens=tokens, tok_s=f"{tokens / (time.perf_counter() - started):.0f}")
+    seconds = time.perf_counter() - started
     return {
         "rows_written": written,
         "shards_written": shards,
         "completion_tokens": tokens,
         "finish_reasons": dict(finish),
+        "generate_seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1),
     }
 
 
