@@ -38,3 +38,13 @@ def engine_caches(tmp_path_factory: pytest.TempPathFactory) -> None:
     cache = tmp_path_factory.mktemp("engine_cache")
     os.environ.setdefault("VLLM_CACHE_ROOT", str(cache / "vllm"))
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache / "inductor"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Qwen2 model + tokenizer folder (built once per session, ~2 s), for any stage's tests."""
+    from tldr_train.tiny import build_tiny
+
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    build_tiny(path, seed=0)
+    return path
