@@ -75,6 +75,7 @@ class VLLMBackend(Backend):
 def _build_llm(model: str, options: VLLMOptions):
     """Start the engine; CPU defaults (small KV cache, in-process, eager) go in before importing vLLM."""
     on_cpu = not _cuda_available()
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout carries results (--json)
     if on_cpu:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
