@@ -1,3 +1,4 @@
 from tldr_data.cli import cli
 
-cli()
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,320 @@
+"""Sample System-1 / System-2 traces: `problems` in, a folder of `traces` Parquet shards out.
+
+Resumable by construction: every batch of work becomes one shard, renamed into place only when complete, and
+`generate.json` records the model and settings the folder holds. A re-run (even after kill -9) reads the
+shards, skips every (problem_id, sample_idx) already there for the same model and settings, and generates
+the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from tldr_data import duck
+from tldr_data.atomic import write_json, write_parquet
+from tldr_data.backends import Backend, Sampling, default_backend, get_backend
+from tldr_data.errors import ConfigError, InputError, OutputExistsError
+from tldr_data.prompts import DEFAULT_INSTRUCTION, render_prompt
+from tldr_data.schema import conform, require_columns
+
+MANIFEST = "generate.json"
+
+
+def generate(
+    model: str,
+    input: str | os.PathLike | Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    system: str,
+    n: int = 1,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    max_tokens: int = 4096,
+    seed: int = 0,
+    backend: str | Backend | None = None,
+    instruction: str = DEFAULT_INSTRUCTION,
+    system_prompt: str | None = None,
+    batch_size: int = 256,
+    tensor_parallel_size: int = 1,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    concurrency: int = 8,
+    allow_mixed: bool = False,
+    limit: int | None = None,
+    backend_options: dict[str, Any] | None = None,
+    tokenizer: str | None = None,
+    part: tuple[int, int] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Generate `n` completions per problem into the shard folder `output`; return a JSON-able summary.
+
+    `backend` is a registered name (default: vllm when installed, else transformers) or a ready `Backend`
+    instance, which lets a caller keep one engine across many calls (it is not closed here). `tokenizer`
+    (default: `model`) renders the chat template and counts tokens; it matters for the openai backend,
+    where `model` is the server's model name. `part=(i, k)` keeps the problems whose id hashes to i mod k,
+    so k processes (one per GPU) can fill one folder: data parallelism without a coordinator.
+    """
+    started = time.perf_counter()
+    _check_settings(n, temperature, top_p, max_tokens, batch_size, limit, part, system)
+    sampling = Sampling(temperature=float(temperature), top_p=float(top_p), max_tokens=int(max_tokens))
+    gen_config = json.dumps(
+        {
+            "instruction": instruction,
+            "max_tokens": sampling.max_tokens,
+            "seed": seed,
+            "system_prompt": system_prompt,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+        },
+        sort_keys=True,
+    )
+    identity = {"model": str(model), "system": system, "gen_config": gen_config}
+    engine_factory = _backend_factory(
+        backend, str(model), tensor_parallel_size, base_url, api_key, concurrency, backend_options
+    )
+    problems = _read_problems(input, limit, part)
+    out = Path(output)
+    manifest = _check_output(out, identity, allow_mixed)
+    done = _done(out, identity)
+    todo = [
+        (row, s)
+        for row, pid in enumerate(problems.column("problem_id").to_pylist())
+        for s in range(n)
+        if (pid, s) not in done
+    ]
+    summary = {
+        "output": str(out),
+        "model": str(model),
+        "system": system,
+        "backend": None,
+        "problems": problems.num_rows,
+        "n": n,
+        "rows_written": 0,
+        "rows_skipped": problems.num_rows * n - len(todo),
+        "shards_written": 0,
+        "completion_tokens": 0,
+        "finish_reasons": {},
+        "seconds": 0.0,
+        "generate_seconds": 0.0,
+        "tokens_per_s": 0.0,
+    }
+    if not todo:
+        summary["seconds"] = round(time.perf_counter() - started, 3)
+        return summary
+
+    tok = _load_tokenizer(tokenizer or str(model))
+    questions = problems.column("question").to_pylist()
+    prompts = {
+        row: render_prompt(tok, questions[row], instruction, system_prompt)
+        for row in sorted({r for r, _ in todo})
+    }
+    engine, owned = engine_factory()
+    summary["backend"] = engine.name
+    write_json({"configs": manifest + ([identity] if identity not in manifest else [])}, out / MANIFEST)
+    try:
+        stats = _run(
+            engine, tok, problems, prompts, todo, sampling, seed, identity, out, batch_size, progress
+        )
+    finally:
+        if owned:
+            engine.close()
+    seconds = time.perf_counter() - started
+    summary.update(
+        stats, seconds=round(seconds, 3), tokens_per_s=round(stats["completion_tokens"] / seconds, 1)
+    )
+    return summary
+
+
+def _check_settings(n, temperature, top_p, max_tokens, batch_size, limit, part, system) -> None:
+    if n < 1:
+        raise ConfigError(f"-n must be at least 1 (got {n})")
+    if temperature < 0:
+        raise ConfigError(f"--temperature must be >= 0 (got {temperature}); 0 means greedy")
+    if not 0 < top_p <= 1:
+        raise ConfigError(f"--top-p must be in (0, 1] (got {top_p})")
+    if max_tokens < 1:
+        raise ConfigError(f"--max-tokens must be at least 1 (got {max_tokens})")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1 (got {batch_size})")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit must be at least 1 (got {limit})")
+    if part is not None and not (part[1] >= 1 and 0 <= part[0] < part[1]):
+        raise ConfigError(f"--part must be I/K with 0 <= I < K (got {part[0]}/{part[1]})")
+    if not system.strip():
+        raise ConfigError("--system must be a non-empty label (system1, system2 or your own)")
+
+
+def _backend_factory(backend, model, tensor_parallel_size, base_url, api_key, concurrency, backend_options):
+    """Validate the backend and its options now (cheap); start the engine later, only if there is work."""
+    if isinstance(backend, Backend):
+        return lambda: (backend, False)
+    cls = get_backend(backend or default_backend())
+    fields = {f.name for f in dataclasses.fields(cls.Options)}
+    values = dict(backend_options or {})
+    explicit = {
+        "tensor_parallel_size": (tensor_parallel_size, 1),
+        "base_url": (base_url, None),
+        "api_key": (api_key, None),
+    }
+    for key, (value, default) in explicit.items():
+        if value != default:
+            if key not in fields:
+                flag = "--" + key.replace("_", "-")
+                raise ConfigError(f"{flag} does not apply to the {cls.name} backend")
+            values[key] = value
+    if "concurrency" in fields:
+        values.setdefault("concurrency", concurrency)
+    options = cls.parse_options(values)
+    return lambda: (cls(model, options), True)
+
+
+def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> pa.Table:
+    paths = [input] if isinstance(input, str | os.PathLike) else list(input)
+    con = duck.connect()
+    table_expr = duck.scan(paths)
+    try:
+        names = duck.columns(con, table_expr)
+        require_columns(names, "problems", ", ".join(map(str, paths)))
+        table = con.sql(f"SELECT * FROM {table_expr}").to_arrow_table()
+    except duckdb.Error as err:
+        where = ", ".join(map(str, paths))
+        raise InputError(f"{where}: cannot read as Parquet ({str(err).splitlines()[0]})") from None
+    ids = table.column("problem_id").to_pylist()
+    if None in ids or None in table.column("question").to_pylist():
+        raise InputError(f"{paths[0]}: problem_id and question must not be null")
+    repeated = [pid for pid, count in Counter(ids).items() if count > 1]
+    if repeated:
+        raise InputError(f"{paths[0]}: problem_id {repeated[0]!r} appears more than once; ids must be unique")
+    if part is not None:
+        keep = [i for i, pid in enumerate(ids) if _hash(pid) % part[1] == part[0]]
+        table = table.take(keep)
+    if limit is not None:
+        table = table.slice(0, limit)
+    if table.num_rows == 0:
+        raise InputError(f"{paths[0]}: no problems to generate for")
+    return table
+
+
+def _check_output(out: Path, identity: dict, allow_mixed: bool) -> list[dict]:
+    """The configs the folder already holds; refuse a folder of other settings unless mixing is allowed."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder; traces are written as a folder of shards")
+    manifest_path = out / MANIFEST
+    if not manifest_path.exists():
+        if out.is_dir() and any(out.glob("*.parquet")):
+            raise OutputExistsError(
+                f"{out}: holds Parquet files not written by generate; choose another folder"
+            )
+        return []
+    configs = json.loads(manifest_path.read_text())["configs"]
+    if identity in configs or allow_mixed:
+        return configs
+    raise ConfigError(
+        f"{out}: holds traces made with other settings ({_difference(configs[0], identity)}); "
+        "use another output folder, or pass --allow-mixed to add these"
+    )
+
+
+def _difference(old: dict, new: dict) -> str:
+    flat_old = {**old, **json.loads(old["gen_config"])}
+    flat_new = {**new, **json.loads(new["gen_config"])}
+    keys = [k for k in sorted(flat_new) if k != "gen_config" and flat_old.get(k) != flat_new[k]]
+    return ", ".join(f"{k}: {flat_old.get(k)!r} there, {flat_new[k]!r} now" for k in keys)
+
+
+def _done(out: Path, identity: dict) -> set[tuple[str, int]]:
+    """(problem_id, sample_idx) pairs already in visible shards for this model, system and settings."""
+    if not out.is_dir() or not any(out.glob("*.parquet")):
+        return set()
+    con = duck.connect()
+    rows = con.execute(
+        f"SELECT problem_id, sample_idx FROM {duck.scan([out])} "
+        "WHERE model = ? AND system = ? AND gen_config = ?",
+        [identity["model"], identity["system"], identity["gen_config"]],
+    ).fetchall()
+    return {(pid, int(idx)) for pid, idx in rows}
+
+
+def _load_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as err:
+        raise InputError(
+            f"{name}: cannot load its tokenizer ({str(err).splitlines()[0]}); "
+            "pass a local model folder, a Hub id, or --tokenizer"
+        ) from None
+    if not tok.chat_template:
+        raise InputError(f"{name}: its tokenizer has no chat template; generate renders prompts with one")
+    return tok
+
+
+def _run(engine, tok, problems, prompts, todo, sampling, seed, identity, out, batch_size, progress) -> dict:
+    from tqdm import tqdm
+
+    ids = problems.column("problem_id").to_pylist()
+    pending = Counter(row for row, _ in todo)
+    prompt_tokens = {
+        row: len(tok(text, add_special_tokens=False)["input_ids"]) for row, text in prompts.items()
+    }
+    tag = _hash(json.dumps(identity, sort_keys=True)) % 16**8
+    finish: Counter = Counter()
+    tokens = written = shards = 0
+    started = time.perf_counter()
+    bar = tqdm(total=len(pending), unit="problem", desc="generate", disable=not progress, dynamic_ncols=True)
+    with bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            seeds = [_hash(f"{seed}:{ids[row]}:{s}") % 2**31 for row, s in batch]
+            results = engine.complete([prompts[row] for row, _ in batch], sampling, seeds)
+            counts = [len(x) for x in tok([r.text for r in results], add_special_tokens=False)["input_ids"]]
+            table = problems.take([row for row, _ in batch])
+            extra = {
+                "system": [identity["system"]] * len(batch),
+                "model": [identity["model"]] * len(batch),
+                "sample_idx": pa.array([s for _, s in batch], pa.int32()),
+                "prompt": [prompts[row] for row, _ in batch],
+                "completion": [r.text for r in results],
+                "finish_reason": [r.finish_reason for r in results],
+                "prompt_tokens": pa.array([prompt_tokens[row] for row, _ in batch], pa.int32()),
+                "completion_tokens": pa.array(counts, pa.int32()),
+                "gen_config": [identity["gen_config"]] * len(batch),
+                "backend": [engine.name] * len(batch),
+            }
+            for name, values in extra.items():
+                table = table.append_column(name, pa.array(values) if isinstance(values, list) else values)
+            write_parquet(conform(table, "traces"), out / f"part-{tag:08x}-{uuid.uuid4().hex[:12]}.parquet")
+            shards += 1
+            written += len(batch)
+            tokens += sum(counts)
+            finish.update(r.finish_reason for r in results)
+            pending.subtract(row for row, _ in batch)
+            bar.update(sum(1 for row in {r for r, _ in batch} if pending[row] == 0))
+            bar.set_postfix(tokens=tokens, tok_s=f"{tokens / (time.perf_counter() - started):.0f}")
+    seconds = time.perf_counter() - started
+    return {
+        "rows_written": written,
+        "shards_written": shards,
+        "completion_tokens": tokens,
+        "finish_reasons": dict(finish),
+        "generate_seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1),
+    }
+
+
+def _hash(text: str) -> int:
+    """A stable 64-bit hash (Python's hash() changes per process)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
