@@ -315,7 +315,8 @@ def mix(
     if state:
         run = RunState.load(state)
         ratio = run.current_alpha
-        round_ = run.history[-1]["round"] + 1 if round_ is None and run.history else round_ or 0
+        if round_ is None:
+            round_ = run.history[-1]["round"] + 1 if run.history else 0
         seed = run.seed if seed is None else seed
     summary = draw_mixture(
         short_pool,
