@@ -171,3 +171,15 @@ def test_vllm_cpu_loads_the_fine_tuned_checkpoint(trained: tuple[Path, dict]) ->
         [{"role": "user", "content": "What is 3 + 4?"}], vllm.SamplingParams(max_tokens=24, temperature=0)
     )
     assert out[0].outputs[0].token_ids
+
+
+def test_report_to_an_absent_integration_names_the_package(
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
+):
+    from transformers.integrations import get_available_reporting_integrations
+
+    if "wandb" in get_available_reporting_integrations():
+        pytest.skip("wandb is installed here")
+    with pytest.raises(ConfigError, match="--report-to wandb: not installed here; pip install wandb"):
+        train(tiny_model, sft_mixture, tmp_path / "o", report_to="wandb")
+    assert not (tmp_path / "o").exists()
