@@ -73,6 +73,7 @@ def test_unknown_hf_flag_is_exit_2(tiny_model: Path, tmp_path: Path) -> None:
     assert result.stderr.startswith("Error: sft: ") and "no_such_flag" in result.stderr
 
 
+@pytest.mark.slow
 def test_python_m_entry_point_reports_bad_input_in_one_line(tiny_model: Path, tmp_path: Path) -> None:
     argv = ["--model_name_or_path", str(tiny_model), "--dataset", str(tmp_path / "absent")]
     argv += ["--output_dir", str(tmp_path / "o")]
