@@ -165,3 +165,30 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch):
     yield hub
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def sft_mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny repetitive mixture folder (32 rows, the `mixture` contract) that a tiny model learns quickly."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for i in range(32):
+        a, b = i % 7, i % 5
+        thought = f"<think>\n{a} + {b} = {a + b}. So the answer is {a + b}.\n</think>\n"
+        rows.append(
+            {
+                "prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
+                "completion": [
+                    {"role": "assistant", "content": thought + f"The answer is \\boxed{{{a + b}}}."}
+                ],
+                "problem_id": f"p{i}",
+                "pool": "short" if i % 2 else "long",
+                "completion_tokens": 20,
+            }
+        )
+    folder = tmp_path_factory.mktemp("mixture") / "mix"
+    (folder / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "data" / "train-00000-of-00001.parquet")
+    return folder
