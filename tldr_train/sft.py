@@ -214,7 +214,9 @@ def load_prompt_completion(path: str | os.PathLike):
             raise InputError(f"dataset {source}: unsupported file type; pass a folder, .parquet or .jsonl")
         args, kwargs = (builder,), {"data_files": str(source)}
     try:
-        dataset = load_dataset(*args, split="train", **kwargs)
+        # datasets keys its cache on the folder name and file times, so two rounds' `mix/` folders written
+        # in the same instant could share a cache entry: always rebuild it from the files.
+        dataset = load_dataset(*args, split="train", download_mode="force_redownload", **kwargs)
     except Exception as err:  # noqa: BLE001 - datasets raises many types for unreadable input
         raise InputError(
             f"dataset {source}: cannot be read as a dataset ({str(err).splitlines()[0]})"
