@@ -6,6 +6,8 @@ happen inside those functions so that `--help` stays instant.
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from tldr_data.clitools import (
@@ -16,6 +18,7 @@ from tldr_data.clitools import (
     json_option,
     output_option,
     overwrite_option,
+    progress_enabled,
     seed_option,
 )
 
@@ -143,3 +146,286 @@ def sft(
             f"final loss {summary['final_loss']:.3f}) -> {summary['output']}"
         )
     emit_summary(summary, line, as_json)
+
+
+# --- rounds: references, TLDR rounds, evaluation, checkpoint choice, report ----------------------
+
+
+def decoding_options(fn):
+    """The decoding protocol's options, shared by `refs` (recorded for the run) and `eval`."""
+    options = [
+        click.option("--temperature", type=float, default=0.7, help="Sampling temperature (0: greedy)"),
+        click.option("--top-p", type=float, default=0.95, help="Nucleus sampling mass"),
+        click.option("--max-tokens", type=int, default=4096, help="Completion token limit"),
+        click.option("-n", type=int, default=1, help="Samples per problem (pass@n)"),
+        click.option(
+            "--backend",
+            type=click.Choice(["vllm", "transformers", "openai"]),
+            default=None,
+            help="Generation engine  [default: vllm where installed, else transformers]",
+        ),
+        click.option(
+            "--instruction", default=None, help="Instruction after each question  [default: the paper's]"
+        ),
+        seed_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _protocol(temperature, top_p, max_tokens, n, backend, instruction, seed):
+    from tldr_train.evaluate import Protocol
+
+    extra = {} if instruction is None else {"instruction": instruction}
+    return Protocol(
+        temperature=temperature, top_p=top_p, max_tokens=max_tokens, n=n, backend=backend, seed=seed, **extra
+    )
+
+
+def run_option(fn):
+    """`--run RUN_DIR`: the run folder every round-level command works in."""
+    option = click.option(
+        "--run", "run_dir", required=True, type=click.Path(), help="Run folder (from `refs`)"
+    )
+    return option(fn)
+
+
+@cli.command()
+@click.option("--short-model", required=True, help="System-1 model (folder or hub id): the efficiency bound")
+@click.option("--long-model", required=True, help="System-2 model: the accuracy bound and round 0's start")
+@click.option("--short-pool", required=True, type=click.Path(), help="Short pool (`tldr-data select` output)")
+@click.option("--long-pool", required=True, type=click.Path(), help="Long pool (`tldr-data select` output)")
+@click.option("--dev", required=True, type=click.Path(), help="Dev set (`problems` Parquet)")
+@output_option("Run folder to create (state.json, refs/)")
+@click.option("--eta", type=float, default=4.0, help="Update step size")
+@click.option("--c", "c", type=float, default=1e-4, help="Floor mass that keeps both pools alive")
+@click.option("--tol", type=float, default=0.3, help="Accepted accuracy loss for checkpoint selection")
+@click.option("--alpha0", type=float, default=0.5, help="Short-pool weight of round 0")
+@click.option(
+    "--mode", type=click.Choice(["tldr", "constant"]), default="tldr", help="constant: static baseline"
+)
+@decoding_options
+@click.option("--steps", type=int, default=32, help="Optimizer steps per round (paper: 32)")
+@click.option("--mix-size", type=int, help="Rows per mixture  [default: steps x batch size x grad accum]")
+@click.option("--lr", type=float, help="Learning rate  [default: sft's, 1e-05]")
+@click.option("--batch-size", type=int, default=8, help="Sequences per device per step")
+@click.option("--grad-accum", type=int, default=1, help="Gradient accumulation steps")
+@click.option("--max-length", type=int, help="Tokens per training sequence  [default: sft's, 1024]")
+@click.option("--lora/--no-lora", default=None, help="Train LoRA adapters, merged into each checkpoint")
+@click.option("--bf16/--no-bf16", default=None, help="bf16 mixed precision  [default: where the GPU has it]")
+@click.option(
+    "--report-to", type=click.Choice(["none", "tensorboard", "wandb"]), default="none", help="Training logs"
+)
+@json_option
+def refs(
+    short_model,
+    long_model,
+    short_pool,
+    long_pool,
+    dev,
+    output,
+    eta,
+    c,
+    tol,
+    alpha0,
+    mode,
+    temperature,
+    top_p,
+    max_tokens,
+    n,
+    backend,
+    instruction,
+    seed,
+    steps,
+    mix_size,
+    lr,
+    batch_size,
+    grad_accum,
+    max_length,
+    lora,
+    bf16,
+    report_to,
+    as_json,
+) -> None:
+    """Start a run: measure the System-1 and System-2 reference points on the dev set.
+
+    The decoding protocol and training settings given here are recorded in RUN/state.json and reused by
+    every round, so references and dev evaluations are measured alike. Traces stay in RUN/refs/.
+
+    \b
+    Input:  two models, two pools (`verified` rows), a dev set (`problems`)
+    Output: RUN/state.json (references, eta, c, protocol, settings), RUN/refs/{short,long}/
+    Example:
+      tldr-train refs --short-model Qwen/Qwen2.5-7B-Instruct \\
+        --long-model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B \\
+        --short-pool short.parquet --long-pool long.parquet --dev dev.parquet -o run/
+    """
+    from tldr_train.refs import refs as start_run
+
+    training = {
+        key: value
+        for key, value in {
+            "learning_rate": lr,
+            "batch_size": batch_size,
+            "grad_accum": grad_accum,
+            "max_length": max_length,
+            "lora": lora,
+            "bf16": bf16,
+            "report_to": report_to,
+        }.items()
+        if value is not None
+    }
+    summary = start_run(
+        short_model,
+        long_model,
+        short_pool,
+        long_pool,
+        dev,
+        output,
+        protocol=_protocol(temperature, top_p, max_tokens, n, backend, instruction, seed),
+        eta=eta,
+        c=c,
+        tol=tol,
+        alpha0=alpha0,
+        mode=mode,
+        seed=seed,
+        steps=steps,
+        mix_size=mix_size,
+        training=training,
+        progress=progress_enabled(),
+    )
+    refs_ = summary["references"]
+    line = (
+        f"references: short {refs_['t_short']:,.1f} tok / {refs_['a_short']:.3f}, "
+        f"long {refs_['t_long']:,.1f} tok / {refs_['a_long']:.3f} in {summary['seconds']:.1f}s "
+        f"-> {output}/state.json"
+    )
+    emit_summary(summary, line, as_json)
+
+
+@cli.command("round")
+@run_option
+@click.option("--steps", type=int, help="Optimizer steps this round  [default: the run's]")
+@click.option("--mix-size", type=int, help="Rows in this round's mixture  [default: the run's]")
+@json_option
+def round_(run_dir: str, steps: int | None, mix_size: int | None, as_json: bool) -> None:
+    """Run the next round: mix at the current ratio, train, evaluate on dev, update the ratio.
+
+    Safe to kill and re-run: a finished mixture, checkpoint or measurement is reused, and the round enters
+    the history once. Writes RUN/round-NNN/{mix,ckpt,dev} and updates RUN/state.json.
+
+    \b
+    Example:
+      tldr-train round --run run/
+      for i in 1 2 3 4; do tldr-train round --run run/; done
+    """
+    from tldr_train.rounds import format_line, run_round
+
+    entry = run_round(run_dir, steps=steps, mix_size=mix_size, progress=progress_enabled())
+    emit_summary(entry, format_line(entry), as_json)
+
+
+@cli.command("run")
+@run_option
+@click.option("--rounds", type=int, required=True, help="Rounds the run should have when done")
+@click.option("--steps", type=int, help="Optimizer steps per round  [default: the run's]")
+@click.option("--mix-size", type=int, help="Rows per mixture  [default: the run's]")
+@json_option
+def run_(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_json: bool) -> None:
+    """Run rounds in one process until the run has --rounds of them.
+
+    The same loop as calling `tldr-train round` repeatedly, with the same results; re-running after a
+    kill finishes the remaining rounds.
+
+    \b
+    Example:
+      tldr-train run --run run/ --rounds 8
+    """
+    from tldr_train.rounds import format_line, run_rounds
+
+    entries = []
+    for entry in run_rounds(run_dir, rounds, steps=steps, mix_size=mix_size, progress=progress_enabled()):
+        entries.append(entry)
+        if not as_json:
+            click.echo(format_line(entry))
+    if as_json:
+        click.echo(json.dumps({"run": run_dir, "rounds_run": entries}, indent=2, default=str))
+    elif not entries:
+        click.echo(f"{run_dir} already has {rounds} round(s); nothing to do")
+
+
+@cli.command("eval")
+@click.option("-m", "--model", required=True, help="Model folder or hub id to measure")
+@click.option(
+    "--bench", "benches", multiple=True, required=True, type=click.Path(), help="Benchmark `problems` Parquet"
+)
+@decoding_options
+@output_option("Folder to keep traces in (one subfolder per benchmark)  [default: a temporary folder]", False)
+@json_option
+def eval_(
+    model, benches, temperature, top_p, max_tokens, n, backend, instruction, seed, output, as_json
+) -> None:
+    """Measure a model: accuracy, mean tokens and pass@n per benchmark (and per difficulty level).
+
+    Uses the same generate + verify + profile path as `refs` and `round`; pass the run's protocol
+    settings to compare with its references.
+
+    \b
+    Input:  `problems` Parquet files (e.g. `tldr-data problems` on benchmark JSONL)
+    Output: a Markdown table (or --json); with -o, DIR/<bench>/{traces/,verified.parquet}
+    Example:
+      tldr-train eval -m run/round-004/ckpt --bench math500.parquet --bench aime24.parquet -n 8
+    """
+    from tldr_train.evaluate import evaluate, render_table
+
+    summary = evaluate(
+        model,
+        benches,
+        output,
+        _protocol(temperature, top_p, max_tokens, n, backend, instruction, seed),
+        progress=progress_enabled(),
+    )
+    emit_summary(summary, render_table(summary), as_json)
+
+
+@cli.command("select")
+@run_option
+@click.option("--tol", type=float, help="Accepted accuracy loss  [default: the run's, 0.3]")
+@json_option
+def select_(run_dir: str, tol: float | None, as_json: bool) -> None:
+    """Pick the paper's checkpoint: fewest dev tokens among rounds with accuracy >= (1 - tol) x A_l.
+
+    \b
+    Example:
+      tldr-train select --run run/ --tol 0.3
+    """
+    from tldr_train.select import select
+
+    chosen = select(run_dir, tol=tol)
+    line = (
+        f"round {chosen['round']}: dev accuracy {chosen['dev_accuracy']:.3f} "
+        f">= {chosen['accuracy_floor']:.3f}, "
+        f"{chosen['dev_tokens']:,.1f} tokens -> {chosen['checkpoint']}"
+    )
+    emit_summary(chosen, line, as_json)
+
+
+@cli.command("report")
+@run_option
+@click.option("--tol", type=float, help="Accepted accuracy loss for the selection  [default: the run's]")
+@click.option("--plot", "plot_path", type=click.Path(), help="PNG: accuracy vs tokens, ratio by round")
+@json_option
+def report_(run_dir: str, tol: float | None, plot_path: str | None, as_json: bool) -> None:
+    """Show a run: references, every round, the selected round (Markdown table, or --json).
+
+    \b
+    Example:
+      tldr-train report --run run/ --plot run/pareto.png
+    """
+    from tldr_train.report import plot, render_markdown, report
+
+    summary = report(run_dir, tol=tol)
+    if plot_path:
+        plot(summary, plot_path)
+    emit_summary(summary, render_markdown(summary), as_json)

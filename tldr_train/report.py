@@ -1,0 +1,117 @@
+"""A run at a glance: the references, every round, the selected round; as JSON, Markdown and a plot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tldr_data.atomic import atomic_path
+from tldr_train.rounds import load_state
+from tldr_train.select import choose
+
+ROUND_KEYS = (
+    "round",
+    "alpha_short",
+    "next_alpha_short",
+    "dev_accuracy",
+    "dev_tokens",
+    "checkpoint",
+    "mixture",
+)
+
+
+def report(run_dir: str | os.PathLike, *, tol: float | None = None) -> dict[str, Any]:
+    """The run as one JSON-able object; `alpha_short` of a round is the ratio it trained with."""
+    run = Path(run_dir)
+    state = load_state(run)
+    refs = state.references
+    tol = state.tol if tol is None else tol
+    chosen = choose(state.history, refs.a_long, tol)
+    return {
+        "run": str(run),
+        "references": {
+            "short": {"tokens": refs.t_short, "accuracy": refs.a_short, "model": state.config["short_model"]},
+            "long": {"tokens": refs.t_long, "accuracy": refs.a_long, "model": state.config["long_model"]},
+        },
+        "eta": state.eta,
+        "c": state.c,
+        "mode": state.mode,
+        "alpha0": state.alpha0,
+        "tol": tol,
+        "accuracy_floor": (1.0 - tol) * refs.a_long,
+        "current_alpha_short": state.current_alpha,
+        "protocol": state.config["protocol"],
+        "rounds": [{key: entry.get(key) for key in ROUND_KEYS} for entry in state.history],
+        "selected_round": None if chosen is None else chosen["round"],
+    }
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """References, then one table row per round, the selected one marked."""
+    short, long = summary["references"]["short"], summary["references"]["long"]
+    lines = [
+        f"# TLDR run {summary['run']}",
+        "",
+        f"mode {summary['mode']}, eta {summary['eta']}, c {summary['c']}, alpha0 {summary['alpha0']}, "
+        f"tol {summary['tol']} (accuracy floor {summary['accuracy_floor']:.3f})",
+        "",
+        "| point | alpha_short | dev accuracy | dev tokens | next alpha_short | checkpoint |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        f"| System-1 (T_s, A_s) | | {short['accuracy']:.3f} | {short['tokens']:,.1f} | | {short['model']} |",
+        f"| System-2 (T_l, A_l) | | {long['accuracy']:.3f} | {long['tokens']:,.1f} | | {long['model']} |",
+    ]
+    for entry in summary["rounds"]:
+        mark = " (selected)" if entry["round"] == summary["selected_round"] else ""
+        lines.append(
+            f"| round {entry['round']}{mark} | {entry['alpha_short']:.4f} | {entry['dev_accuracy']:.3f} "
+            f"| {entry['dev_tokens']:,.1f} | {entry['next_alpha_short']:.4f} | {entry['checkpoint']} |"
+        )
+    selected = summary["selected_round"]
+    lines += ["", f"selected: round {selected}" if selected is not None else "no round reaches the floor"]
+    return "\n".join(lines)
+
+
+def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Two panels: dev accuracy against dev tokens (references and rounds), and alpha_short over rounds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = summary["rounds"]
+    fig, (pareto, ratio) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name, marker in (("short", "s"), ("long", "D")):
+        point = summary["references"][name]
+        pareto.scatter(point["tokens"], point["accuracy"], marker=marker, s=70, label=f"{name} reference")
+    if rounds:
+        tokens = [entry["dev_tokens"] for entry in rounds]
+        accuracy = [entry["dev_accuracy"] for entry in rounds]
+        pareto.plot(tokens, accuracy, "o-", color="tab:gray", alpha=0.6, label="rounds")
+        for entry in rounds:
+            pareto.annotate(str(entry["round"]), (entry["dev_tokens"], entry["dev_accuracy"]), fontsize=8)
+    pareto.axhline(summary["accuracy_floor"], linestyle=":", color="tab:red", label="accuracy floor")
+    if summary["selected_round"] is not None:
+        chosen = next(entry for entry in rounds if entry["round"] == summary["selected_round"])
+        pareto.scatter(
+            chosen["dev_tokens"],
+            chosen["dev_accuracy"],
+            s=160,
+            facecolors="none",
+            edgecolors="tab:red",
+            label=f"selected (round {chosen['round']})",
+        )
+    pareto.set(xlabel="mean dev completion tokens", ylabel="dev accuracy", title="accuracy vs length")
+    pareto.legend(fontsize=8)
+    # Each round's training ratio, then the ratio the next round will train with.
+    numbers = [entry["round"] for entry in rounds]
+    numbers.append(numbers[-1] + 1 if numbers else 0)
+    alphas = [entry["alpha_short"] for entry in rounds] + [summary["current_alpha_short"]]
+    ratio.step(numbers, alphas, where="post", marker="o")
+    ratio.set(xlabel="round", ylabel="alpha_short (short-pool weight)", ylim=(0, 1), title="mixture ratio")
+    fig.tight_layout()
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    return target
