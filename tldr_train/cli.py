@@ -415,17 +415,36 @@ def select_(run_dir: str, tol: float | None, as_json: bool) -> None:
 @run_option
 @click.option("--tol", type=float, help="Accepted accuracy loss for the selection  [default: the run's]")
 @click.option("--plot", "plot_path", type=click.Path(), help="PNG: accuracy vs tokens, ratio by round")
+@click.option(
+    "--test",
+    "tests",
+    multiple=True,
+    metavar="NAME=EVAL.json",
+    help="Held-out result of a model (`tldr-train eval --json` output) to report as test.NAME (repeatable)",
+)
 @json_option
-def report_(run_dir: str, tol: float | None, plot_path: str | None, as_json: bool) -> None:
+def report_(
+    run_dir: str, tol: float | None, plot_path: str | None, tests: tuple[str, ...], as_json: bool
+) -> None:
     """Show a run: references, every round, the selected round (Markdown table, or --json).
+
+    With --test, the held-out results of the compared models join the report (a `test` object, a table
+    and a third plot panel).
 
     \b
     Example:
       tldr-train report --run run/ --plot run/pareto.png
+      tldr-train report --run run/ --test system2=eval/system2.json --test tldr=eval/tldr.json --json
     """
     from tldr_train.report import plot, render_markdown, report
 
-    summary = report(run_dir, tol=tol)
+    named = {}
+    for item in tests:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{item!r}: expected NAME=EVAL.json", param_hint="--test")
+        named[name] = path
+    summary = report(run_dir, tol=tol, tests=named)
     if plot_path:
         plot(summary, plot_path)
     emit_summary(summary, render_markdown(summary), as_json)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tldr_data.atomic import atomic_path
+from tldr_data.errors import InputError
 from tldr_train.rounds import load_state
 from tldr_train.select import choose
 
@@ -21,8 +24,17 @@ ROUND_KEYS = (
 )
 
 
-def report(run_dir: str | os.PathLike, *, tol: float | None = None) -> dict[str, Any]:
-    """The run as one JSON-able object; `alpha_short` of a round is the ratio it trained with."""
+def report(
+    run_dir: str | os.PathLike,
+    *,
+    tol: float | None = None,
+    tests: Mapping[str, str | os.PathLike] | None = None,
+) -> dict[str, Any]:
+    """The run as one JSON-able object; `alpha_short` of a round is the ratio it trained with.
+
+    `tests` names `tldr-train eval --json` outputs (e.g. {"system1": "eval/system1.json"}): each becomes a
+    `test` entry, so the held-out numbers of every compared model sit beside the run that produced them.
+    """
     run = Path(run_dir)
     state = load_state(run)
     refs = state.references
@@ -44,6 +56,29 @@ def report(run_dir: str | os.PathLike, *, tol: float | None = None) -> dict[str,
         "protocol": state.config["protocol"],
         "rounds": [{key: entry.get(key) for key in ROUND_KEYS} for entry in state.history],
         "selected_round": None if chosen is None else chosen["round"],
+        **({"test": {name: test_point(path) for name, path in tests.items()}} if tests else {}),
+    }
+
+
+def test_point(path: str | os.PathLike) -> dict[str, Any]:
+    """Accuracy and mean tokens (overall and per level) of a one-benchmark `tldr-train eval --json` file."""
+    try:
+        summary = json.loads(Path(path).read_text())
+        benches = summary["benchmarks"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"--test {path}: not a `tldr-train eval --json` output ({err})") from None
+    if len(benches) != 1:
+        raise InputError(f"--test {path}: holds {len(benches)} benchmarks; evaluate one test set per file")
+    ((bench, result),) = benches.items()
+    return {
+        "accuracy": result["accuracy"],
+        "tokens": result["mean_tokens"],
+        "model": summary["model"],
+        "benchmark": bench,
+        "levels": [
+            {"level": level["difficulty"], "accuracy": level["accuracy"], "tokens": level["mean_tokens"]}
+            for level in result.get("levels", [])
+        ],
     }
 
 
@@ -69,7 +104,32 @@ def render_markdown(summary: dict[str, Any]) -> str:
         )
     selected = summary["selected_round"]
     lines += ["", f"selected: round {selected}" if selected is not None else "no round reaches the floor"]
+    if summary.get("test"):
+        lines += ["", *render_test(summary["test"])]
     return "\n".join(lines)
+
+
+def render_test(test: dict[str, Any]) -> list[str]:
+    """Held-out table: one row per model, overall then each level as `accuracy / tokens`."""
+    levels = sorted({level["level"] for point in test.values() for level in point["levels"]})
+    lines = [
+        "## Held-out test (accuracy / mean completion tokens)",
+        "",
+        "| model | accuracy | mean tokens | " + " | ".join(f"level {level}" for level in levels) + " |",
+        "| --- | ---: | ---: | " + " | ".join("---:" for _ in levels) + " |",
+    ]
+    for name, point in test.items():
+        by_level = {level["level"]: level for level in point["levels"]}
+        cells = [
+            f"{by_level[level]['accuracy']:.2f} / {by_level[level]['tokens']:,.0f}"
+            if level in by_level
+            else "-"
+            for level in levels
+        ]
+        lines.append(
+            f"| {name} | {point['accuracy']:.3f} | {point['tokens']:,.1f} | " + " | ".join(cells) + " |"
+        )
+    return lines
 
 
 def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -80,7 +140,9 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
     import matplotlib.pyplot as plt
 
     rounds = summary["rounds"]
-    fig, (pareto, ratio) = plt.subplots(1, 2, figsize=(11, 4.5))
+    test = summary.get("test")
+    fig, axes = plt.subplots(1, 3 if test else 2, figsize=(16.5 if test else 11, 4.5))
+    pareto, ratio = axes[:2]
     for name, marker in (("short", "s"), ("long", "D")):
         point = summary["references"][name]
         pareto.scatter(point["tokens"], point["accuracy"], marker=marker, s=70, label=f"{name} reference")
@@ -109,6 +171,13 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
     alphas = [entry["alpha_short"] for entry in rounds] + [summary["current_alpha_short"]]
     ratio.step(numbers, alphas, where="post", marker="o")
     ratio.set(xlabel="round", ylabel="alpha_short (short-pool weight)", ylim=(0, 1), title="mixture ratio")
+    if test:
+        held_out = axes[2]
+        for name, point in test.items():
+            held_out.scatter(point["tokens"], point["accuracy"], s=70, label=name)
+            held_out.annotate(name, (point["tokens"], point["accuracy"]), fontsize=8)
+        held_out.set(xlabel="mean test completion tokens", ylabel="test accuracy", title="held-out test")
+        held_out.legend(fontsize=8)
     fig.tight_layout()
     target = Path(path)
     with atomic_path(target) as tmp:
