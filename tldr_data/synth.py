@@ -1,12 +1,16 @@
-"""A built-in synthetic arithmetic world: +/- chains whose difficulty grows with the level.
+"""A built-in synthetic arithmetic world: +/- chains of digits whose difficulty grows with the level.
 
-Level L has L + 1 operands, single-digit (1-9) up to level 2 and two-digit (10-99) above, joined by
-uniformly drawn `+`/`-`; answers are integers and may be negative. This is the measured design of the
-CPU toy recipe: a tiny model answering directly reached 100/99/26/18/17/10% on levels 1-6, working
-step by step 100/100/100/100/100/98%, so the levels separate System-1 from System-2 behaviour.
+Level L has L + 1 single-digit operands (1-9) joined by `+`/`-`, drawn so that every running result stays a
+digit (0-9): `What is 3 + 5 - 2 - 4 + 7?` (8, 6, 2, 9). Each step of working it out is one fact of a small
+table, so a tiny model learns to work step by step from a few thousand traces on a CPU, while answering
+directly means composing L facts at once, which it cannot do for long chains. Measured with a 174k-parameter
+Qwen2 (hidden 64, 2 layers) trained 1,500 steps of batch 32: step by step 100% on every level 1-6, direct
+answers far below (see recipes/toy-arith). The earlier world (two-digit operands above level 2, unbounded
+totals) needed about 3,000 steps of batch 128 on a 1M-parameter model on a GPU, and stayed under 25% on
+levels 3-6 after 1,500 steps of batch 32 on a 600k-parameter one.
 
-Questions are canonical (`What is 47 + 18 - 35 + 62?`) so that `parse_expression` and `running_steps`
-can script teacher traces from the question alone.
+Questions are canonical (`What is 3 + 5 - 2?`) so that `parse_expression` and `running_steps` can script
+teacher traces from the question alone.
 """
 
 from __future__ import annotations
@@ -30,16 +34,25 @@ DEFAULT_SPLIT = "train"
 _QUESTION = re.compile(r"^What is (\d+(?: [+-] \d+)*)\?$")
 
 
-def level_spec(level: int) -> tuple[int, int, int]:
-    """(number of operands, smallest operand, largest operand) of a level."""
-    low, high = (1, 9) if level <= 2 else (10, 99)
-    return level + 1, low, high
+DIGITS = range(10)  # every running result stays in here
+OPERANDS = range(1, 10)
+
+
+def operand_count(level: int) -> int:
+    """How many operands a question of a level has."""
+    return level + 1
 
 
 def capacity(level: int) -> int:
-    """How many distinct questions a level has."""
-    count, low, high = level_spec(level)
-    return (high - low + 1) ** count * 2 ** (count - 1)
+    """How many distinct questions a level has: from any digit, exactly 9 steps keep a digit."""
+    return len(OPERANDS) * 9**level
+
+
+def moves(total: int) -> list[tuple[str, int]]:
+    """Every (operator, operand) step that keeps the running result `total` a digit."""
+    return [("+", v) for v in OPERANDS if total + v in DIGITS] + [
+        ("-", v) for v in OPERANDS if total - v in DIGITS
+    ]
 
 
 def parse_levels(text: str) -> list[int]:
@@ -97,14 +110,21 @@ def level_of(question: str) -> int | None:
     except InputError:
         return None
     level = len(operands) - 1
-    _, low, high = level_spec(level)
-    return level if level >= 1 and all(low <= value <= high for value in operands) else None
+    in_world = all(value in OPERANDS for value in operands) and all(
+        value in DIGITS for _, value in running_steps(question)
+    )
+    return level if level >= 1 and in_world else None
 
 
 def _draw(rng: random.Random, level: int) -> str:
-    count, low, high = level_spec(level)
-    operands = [rng.randint(low, high) for _ in range(count)]
-    operators = [rng.choice("+-") for _ in range(count - 1)]
+    """A question step by step: each (operator, operand) uniform among the moves that keep a digit."""
+    total = rng.choice(OPERANDS)
+    operands, operators = [total], []
+    for _ in range(level):
+        op, value = rng.choice(moves(total))
+        total = total + value if op == "+" else total - value
+        operands.append(value)
+        operators.append(op)
     return format_question(operands, operators)
 
 

@@ -1,10 +1,12 @@
 """Scripted teacher traces for the synthetic arithmetic world (`synth`).
 
 The paper distils from real System-1 and System-2 models; the toy world has none, so a script plays both
-teachers to bootstrap tiny models trained on the spot. The System-1 teacher answers at once. The System-2
-teacher works left to right, one partial result per line, then re-checks the whole chain a random number of
-times with the hesitation phrases real long-CoT models use: that redundancy is what TLDR should learn to drop
-on problems that do not need it.
+teachers to bootstrap tiny models trained on the spot. Both write the same compact steps (`3+5=8`, one running
+result per line, no spaces: digits and operators are one token each, so a step costs 5 tokens). The System-1
+teacher jots the steps down and answers, nothing else. The System-2 teacher thinks first: an opener, the
+steps, then 0 to `max_rechecks` redundant passes over them with the hesitation phrases real long-CoT models
+use. That redundancy is what TLDR should learn to drop: a System-2 model's shortest correct sample has no
+re-check, its typical one has one or two.
 
 Rows follow the `traces` contract, so teacher data flows through `verify`, `profile`, `select` and `mix` like
 any model's. `prompt` holds the user message (there is no engine, hence no rendered template); `mix` rebuilds
@@ -45,14 +47,19 @@ RECHECKS = (
 CONFIRMS = ("Yes, that matches.", "Same result.", "Okay, it is consistent.")
 
 
+def steps(question: str) -> list[str]:
+    """The compact running steps: `What is 3 + 5 - 2?` -> ["3+5=8", "8-2=6"]."""
+    return [f"{expr.replace(' ', '')}={value}" for expr, value in synth.running_steps(question)]
+
+
 def system1_completion(question: str) -> str:
-    """The System-1 teacher: the answer alone."""
-    return f"The answer is \\boxed{{{synth.evaluate(question)}}}."
+    """The System-1 teacher: the steps jotted down, then the answer; no thinking, no checking."""
+    return "\n".join([*steps(question), f"The answer is \\boxed{{{synth.evaluate(question)}}}."])
 
 
 def system2_completion(question: str, rechecks: int, rng: random.Random) -> str:
-    """The System-2 teacher: the running steps, then `rechecks` redundant passes over them."""
-    chain = [f"{expr} = {value}." for expr, value in synth.running_steps(question)]
+    """The System-2 teacher: an opener, the steps, then `rechecks` redundant passes over them."""
+    chain = steps(question)
     lines = ["<think>", rng.choice(OPENERS), *chain]
     for _ in range(rechecks):
         lines += [rng.choice(RECHECKS), *chain, rng.choice(CONFIRMS)]

@@ -14,6 +14,7 @@ from tldr_data.schema import PROBLEMS
 from tldr_data.synth import (
     SOURCE,
     capacity,
+    level_of,
     make_problems,
     parse_expression,
     parse_levels,
@@ -40,7 +41,8 @@ def test_level_structure_and_contract() -> None:
         operands, operators = parse_expression(row["question"])
         assert len(operands) == level + 1
         assert len(operators) == level
-        assert all(1 <= v <= 9 for v in operands) if level <= 2 else all(10 <= v <= 99 for v in operands)
+        assert all(1 <= v <= 9 for v in operands)
+        assert all(0 <= value <= 9 for _, value in running_steps(row["question"]))
         assert set(operators) <= {"+", "-"}
         assert (row["source"], row["split"]) == (SOURCE, "dev")
         assert row["problem_id"] == problem_hash(SOURCE, row["question"])
@@ -49,13 +51,20 @@ def test_level_structure_and_contract() -> None:
 
 def test_answers_recompute() -> None:
     table = make_problems(range(1, 7), 30, seed=3)
-    negatives = 0
+    answers = set()
     for row in table.to_pylist():
         expression = re.fullmatch(r"What is ([\d +-]+)\?", row["question"]).group(1)
         value = sum(int(term.replace(" ", "")) for term in re.findall(r"[+-]?\s*\d+", expression))
         assert row["answer"] == str(value)
-        negatives += value < 0
-    assert negatives > 0
+        answers.add(value)
+    assert answers == set(range(10))
+
+
+def test_level_of_knows_the_world() -> None:
+    assert level_of("What is 3 + 5 - 2?") == 2
+    assert level_of("What is 3 - 5 + 4?") is None  # a running result leaves the digits
+    assert level_of("What is 47 + 18?") is None
+    assert level_of("What is 4?") is None
 
 
 def test_running_steps_and_parse_expression() -> None:
@@ -89,26 +98,27 @@ def test_levels_do_not_depend_on_each_other() -> None:
 
 def test_exclude_makes_disjoint_splits(tmp_path: Path) -> None:
     train = tmp_path / "train.parquet"
-    synth(train, levels=range(1, 7), per_level=60, seed=5)
+    synth(train, levels=range(1, 7), per_level=40, seed=5)
     dev = tmp_path / "dev.parquet"
     # The same seed would repeat every question; --exclude must steer around all of them.
-    summary = synth(dev, levels=range(1, 7), per_level=40, seed=5, split="dev", exclude=[str(train)])
-    assert summary["excluded_questions"] == 360
+    summary = synth(dev, levels=range(1, 7), per_level=30, seed=5, split="dev", exclude=[str(train)])
+    assert summary["excluded_questions"] == 240
     train_questions = set(pq.read_table(train).column("question").to_pylist())
     dev_questions = set(pq.read_table(dev).column("question").to_pylist())
-    assert len(dev_questions) == 240
+    assert len(dev_questions) == 180
     assert not train_questions & dev_questions
 
 
 def test_capacity_limits_small_levels(tmp_path: Path) -> None:
-    assert capacity(1) == 81 * 2
-    assert make_problems([1], capacity(1), seed=0).num_rows == 162
-    with pytest.raises(ConfigError, match="level 1 has only 162 distinct questions"):
-        make_problems([1], 163, seed=0)
+    assert capacity(1) == 81
+    assert capacity(2) == 9**3
+    assert make_problems([1], capacity(1), seed=0).num_rows == 81
+    with pytest.raises(ConfigError, match="level 1 has only 81 distinct questions"):
+        make_problems([1], 82, seed=0)
     train = tmp_path / "train.parquet"
-    synth(train, levels=[1], per_level=100, seed=0)
-    with pytest.raises(ConfigError, match="level 1 has only 62 distinct questions left"):
-        synth(tmp_path / "dev.parquet", levels=[1], per_level=63, seed=1, exclude=[str(train)])
+    synth(train, levels=[1], per_level=60, seed=0)
+    with pytest.raises(ConfigError, match="level 1 has only 21 distinct questions left"):
+        synth(tmp_path / "dev.parquet", levels=[1], per_level=22, seed=1, exclude=[str(train)])
     assert not (tmp_path / "dev.parquet").exists()
 
 

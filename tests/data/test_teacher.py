@@ -11,7 +11,7 @@ from tldr_data import synth
 from tldr_data.answers import extract_answer
 from tldr_data.cli import cli
 from tldr_data.schema import TRACES
-from tldr_data.teacher import teach
+from tldr_data.teacher import steps, system1_completion, teach
 
 
 def make_problems(tmp_path, per_level: int = 4):
@@ -43,9 +43,15 @@ def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
     for question, completion in zip(
         table.column("question").to_pylist(), table.column("completion").to_pylist(), strict=True
     ):
-        first_step = re.escape(f"{synth.running_steps(question)[0][0]} = ")
+        first_step = re.escape(steps(question)[0])
         passes.append(len(re.findall(first_step, completion)))
     assert set(passes) == {1, 2, 3}
+
+
+def test_steps_are_compact_and_system1_jots_them_down() -> None:
+    question = "What is 3 + 5 - 2 - 4?"
+    assert steps(question) == ["3+5=8", "8-2=6", "6-4=2"]
+    assert system1_completion(question) == "3+5=8\n8-2=6\n6-4=2\nThe answer is \\boxed{2}."
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path) -> None:
