@@ -38,11 +38,13 @@ OPENERS = (
     "Let me compute it one step at a time.",
     "Okay, step by step.",
 )
+# Every re-check opens with the same word, so "think again" is one likely next token after the steps and a
+# greedy System-2 model re-checks like its teacher does most of the time, instead of stopping at once.
 RECHECKS = (
     "Wait, let me double-check that.",
-    "Hmm, let me verify it again.",
+    "Wait, hmm, let me verify it again.",
     "Wait, let me recompute to be sure.",
-    "Let me go over it once more.",
+    "Wait, let me go over it once more.",
 )
 CONFIRMS = ("Yes, that matches.", "Same result.", "Okay, it is consistent.")
 
