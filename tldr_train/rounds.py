@@ -14,7 +14,10 @@ and running it again gives the same history as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,9 +61,14 @@ def run_round(
     # Training continues from the previous round's weights; round 0 starts from the original System-2 model.
     start = run / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
     training = state.config["training"]
-    trained = train(
-        str(start), folder / MIX, folder / CKPT, max_steps=steps, seed=state.seed + number, **training
-    )
+    # The trainer prints its logs; stdout is kept for results, so they join the progress bars on stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        trained = train(
+            str(start), folder / MIX, folder / CKPT, max_steps=steps, seed=state.seed + number, **training
+        )
+    if not trained["skipped"]:
+        # New weights make any earlier measurement of this round's checkpoint stale.
+        shutil.rmtree(folder / DEV, ignore_errors=True)
     seconds["train"] = _since(started)
 
     started = time.perf_counter()
@@ -111,6 +119,9 @@ def draw_mixture(state: RunState, folder: Path, *, alpha: float, number: int, si
     drawn = _card(folder)
     if drawn is not None and drawn.get("alpha_short") == alpha and drawn.get("rows") == size:
         return drawn
+    # What was trained and measured on another mixture of this round would not match the new one.
+    for stale in (folder.parent / CKPT, folder.parent / DEV):
+        shutil.rmtree(stale, ignore_errors=True)
     return mix(
         state.config["short_pool"],
         state.config["long_pool"],
