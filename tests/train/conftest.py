@@ -24,7 +24,18 @@ SHORT_ANSWER = "\\boxed{5}"
 LONG_ANSWER = "<think>\nFirst I add the numbers.\n</think>\n\\boxed{7}"
 # Greedy, short completions and small steps: the whole loop runs in seconds on a CPU.
 PROTOCOL_ARGS = ["--temperature", "0", "--max-tokens", "32", "--backend", "transformers"]
-TRAINING_ARGS = ["--steps", "2", "--mix-size", "8", "--batch-size", "4", "--max-length", "64", "--lr", "1e-3"]
+TRAINING_ARGS = [
+    "--steps",
+    "4",
+    "--mix-size",
+    "16",
+    "--batch-size",
+    "4",
+    "--max-length",
+    "64",
+    "--lr",
+    "1e-2",
+]
 
 
 def _constant_mixture(folder: Path, questions: list[str], answer: str) -> Path:

@@ -55,7 +55,8 @@ def test_each_ratio_follows_from_the_previous_rounds_dev_metrics(looped_run):
         folder = run / f"round-{entry['round']:03d}"
         rows = pq.read_table(folder / "mix" / "data").to_pylist()
         short = sum(row["pool"] == "short" for row in rows)
-        assert (len(rows), short) == (8, int(entry["alpha_short"] * 8 + 0.5))
+        size = state["config"]["mix_size"]
+        assert (len(rows), short) == (size, int(entry["alpha_short"] * size + 0.5))
         assert (folder / "ckpt" / "tldr_sft_done.json").exists()
         verified = pq.read_table(folder / "dev" / "verified.parquet").to_pylist()
         assert entry["dev_tokens"] == pytest.approx(
@@ -97,7 +98,7 @@ def test_a_mixture_drawn_at_another_ratio_is_drawn_again(looped_run, tmp_path: P
     entry = run_round(run)
     rows = pq.read_table(run / "round-001" / "mix" / "data").to_pylist()
     assert entry["alpha_short"] == 0.25
-    assert sum(row["pool"] == "short" for row in rows) == 2
+    assert sum(row["pool"] == "short" for row in rows) == state.config["mix_size"] // 4
     verified = pq.read_table(run / "round-001" / "dev" / "verified.parquet").to_pylist()
     assert {row["model"] for row in verified} == {str(run / "round-001" / "ckpt")}
 
