@@ -50,6 +50,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny"
     build_tiny(path, seed=0)
     return path
+
+
 @pytest.fixture
 def make_pool(tmp_path: Path):
     """Write a tiny `verified`-contract pool: `make_pool("short", 50, tokens=100)` -> its Parquet path."""
