@@ -82,6 +82,9 @@ def verify(
     started = time.monotonic()
     con = connect()
     table = con.sql(f"SELECT * FROM {contract_scan(con, inputs, 'traces')}").to_arrow_table()
+    table = table.drop_columns(
+        [name for name in ("pred_answer", "correct", "verdict") if name in table.column_names]
+    )
     tokenizers = _load_tokenizers(table, tokenizer)
     workers = workers or default_workers()
     judging = time.monotonic()

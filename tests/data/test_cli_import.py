@@ -74,3 +74,13 @@ def test_import_not_skythought(tmp_path) -> None:
     )
     assert result.exit_code == 2
     assert "has no `responses`" in result.stderr
+
+
+def test_import_missing_file(tmp_path) -> None:
+    out = tmp_path / "t.parquet"
+    result = CliRunner().invoke(
+        cli, ["import", str(tmp_path / "no.json"), "-o", str(out), "--system", "s", "-m", "m"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {tmp_path / 'no.json'}: no such file\n"
+    assert not out.exists()

@@ -89,6 +89,9 @@ def test_verify_labels_rows_in_order_and_recounts_tokens(tmp_path, write_rows, t
         "error": 0,
     }
     assert json.loads(stats_path(out).read_text())["verdicts"] == summary["verdicts"]
+    again = verify([out], tmp_path / "again.parquet", workers=1)  # a verified file re-verifies cleanly
+    assert pq.read_table(tmp_path / "again.parquet").column_names == table.column_names
+    assert again["verdicts"] == summary["verdicts"]
 
 
 ADVERSARIAL = [
