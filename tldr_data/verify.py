@@ -42,10 +42,11 @@ def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, 
         return None, "truncated" if truncated else "no_answer"
     gold_parsed = parse(_as_latex(gold), parsing_timeout=None)
     pred_parsed = parse(_as_latex(pred), parsing_timeout=None)
+    if _same_text(gold, pred):
+        return pred, "correct"
     if not gold_parsed:
         return pred, "error"
-    same = equivalent(gold_parsed, pred_parsed, timeout_seconds=None) or _same_text(gold, pred)
-    return pred, "correct" if same else "wrong"
+    return pred, "correct" if equivalent(gold_parsed, pred_parsed, timeout_seconds=None) else "wrong"
 
 
 def _as_latex(answer: str) -> str:
