@@ -25,7 +25,7 @@ from tldr_data.errors import InputError, OutputExistsError
 from tldr_data.schema import VERDICTS, conform
 from tldr_data.workers import OK, TIMEOUT, DeadlinePool
 
-TOKEN_BATCH = 256
+TOKEN_BATCH = 1024
 
 
 def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, str]:
@@ -42,10 +42,11 @@ def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, 
         return None, "truncated" if truncated else "no_answer"
     gold_parsed = parse(_as_latex(gold), parsing_timeout=None)
     pred_parsed = parse(_as_latex(pred), parsing_timeout=None)
+    if _same_text(gold, pred):
+        return pred, "correct"
     if not gold_parsed:
         return pred, "error"
-    same = equivalent(gold_parsed, pred_parsed, timeout_seconds=None) or _same_text(gold, pred)
-    return pred, "correct" if same else "wrong"
+    return pred, "correct" if equivalent(gold_parsed, pred_parsed, timeout_seconds=None) else "wrong"
 
 
 def _as_latex(answer: str) -> str:
@@ -82,10 +83,16 @@ def verify(
     started = time.monotonic()
     con = connect()
     table = con.sql(f"SELECT * FROM {contract_scan(con, inputs, 'traces')}").to_arrow_table()
+    table = table.drop_columns(
+        [name for name in ("pred_answer", "correct", "verdict") if name in table.column_names]
+    )
     tokenizers = _load_tokenizers(table, tokenizer)
     workers = workers or default_workers()
+    judging = time.monotonic()
     preds, verdicts = _judge_all(table, workers, timeout, progress)
+    counting = time.monotonic()
     table = _recount_tokens(table, tokenizers)
+    counted = time.monotonic()
     table = table.append_column("pred_answer", pa.array(preds, pa.string()))
     table = table.append_column("correct", pa.array([v == "correct" for v in verdicts], pa.bool_()))
     table = table.append_column("verdict", pa.array(verdicts, pa.string()))
@@ -97,6 +104,8 @@ def verify(
         "rows": table.num_rows,
         "seconds": round(seconds, 3),
         "rows_per_second": round(table.num_rows / seconds, 1) if seconds else None,
+        "seconds_judging": round(counting - judging, 3),
+        "seconds_counting_tokens": round(counted - counting, 3),
         "workers": workers,
         "timeout": timeout,
         "tokenizers": sorted({tok.name_or_path for tok in tokenizers.values()}),
@@ -175,9 +184,17 @@ def _recount_tokens(table: pa.Table, tokenizers: dict[str, Any]) -> pa.Table:
             rows = [i for i, m in enumerate(models) if m == model]
             for start in range(0, len(rows), TOKEN_BATCH):
                 batch = rows[start : start + TOKEN_BATCH]
-                ids = tok([texts[i] for i in batch], add_special_tokens=False)["input_ids"]
-                for i, seq in zip(batch, ids, strict=True):
-                    counts[i] = len(seq)
+                for i, count in zip(batch, _count_tokens(tok, [texts[i] for i in batch]), strict=True):
+                    counts[i] = count
         position = table.schema.get_field_index(f"{column}_tokens")
         table = table.set_column(position, f"{column}_tokens", pa.array(counts, pa.int32()))
     return table
+
+
+def _count_tokens(tok: Any, texts: list[str]) -> list[int]:
+    """Token ids per text, special tokens excluded; a fast tokenizer's Rust batch call skips offsets."""
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is None:
+        return [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
+    return [len(encoding.ids) for encoding in encode(texts, add_special_tokens=False)]
