@@ -50,6 +50,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny"
     build_tiny(path, seed=0)
     return path
+
+
 @pytest.fixture
 def make_pool(tmp_path: Path):
     """Write a tiny `verified`-contract pool: `make_pool("short", 50, tokens=100)` -> its Parquet path."""
@@ -165,3 +167,56 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch):
     yield hub
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def sft_mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny repetitive mixture folder (32 rows, the `mixture` contract) that a tiny model learns quickly."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for i in range(32):
+        a, b = i % 7, i % 5
+        thought = f"<think>\n{a} + {b} = {a + b}. So the answer is {a + b}.\n</think>\n"
+        rows.append(
+            {
+                "prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
+                "completion": [
+                    {"role": "assistant", "content": thought + f"The answer is \\boxed{{{a + b}}}."}
+                ],
+                "problem_id": f"p{i}",
+                "pool": "short" if i % 2 else "long",
+                "completion_tokens": 20,
+            }
+        )
+    folder = tmp_path_factory.mktemp("mixture") / "mix"
+    (folder / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "data" / "train-00000-of-00001.parquet")
+    return folder
+
+
+ROW_DEFAULTS = {
+    "problem_id": "p0", "source": "test", "question": "What is 1?", "answer": "1", "difficulty": None,
+    "split": "test", "system": "system2", "model": "m", "sample_idx": 0, "prompt": "What is 1?",
+    "completion": "", "finish_reason": "stop", "prompt_tokens": 1, "completion_tokens": 1, "gen_config": "{}",
+    "backend": "test", "pred_answer": None, "correct": False, "verdict": "wrong",
+}  # fmt: skip
+
+
+@pytest.fixture
+def write_rows(tmp_path: Path):
+    """Write rows of a contract (`traces`/`verified`) to Parquet; unspecified columns take ROW_DEFAULTS."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tldr_data.schema import CONTRACTS
+
+    def write(rows: list[dict], contract: str = "traces", name: str = "rows.parquet") -> Path:
+        schema = CONTRACTS[contract]
+        table = pa.Table.from_pylist([{**ROW_DEFAULTS, **row} for row in rows]).select(schema.names)
+        path = tmp_path / name
+        pq.write_table(table.cast(schema), path)
+        return path
+
+    return write

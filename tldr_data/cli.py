@@ -315,7 +315,8 @@ def mix(
     if state:
         run = RunState.load(state)
         ratio = run.current_alpha
-        round_ = run.history[-1]["round"] + 1 if round_ is None and run.history else round_ or 0
+        if round_ is None:
+            round_ = run.history[-1]["round"] + 1 if run.history else 0
         seed = run.seed if seed is None else seed
     summary = draw_mixture(
         short_pool,
@@ -689,3 +690,40 @@ def backends_command(as_json: bool) -> None:
         options = ", ".join(f"{k}={v}" for k, v in row["options"].items())
         flags = [flag for flag in ("counts_tokens", "per_request_seed") if row[flag]]
         click.echo(f"{row['name']:<13} {row['description']}  [{', '.join(flags)}]  options: {options}")
+
+
+# --- stage: teach (scripted teacher traces for the synthetic world) ---
+
+
+@cli.command(name="teach")
+@click.option(
+    "-i", "--input", "input_path", required=True, type=click.Path(), help="`problems` file from synth"
+)
+@output_option("Output `traces` Parquet file")
+@click.option(
+    "--style", type=click.Choice(["system1", "system2"]), required=True, help="Which teacher to play"
+)
+@click.option("-n", "--samples", type=int, default=1, help="Traces per problem")
+@click.option(
+    "--max-rechecks", type=int, default=2, help="System-2: most redundant re-check passes per trace"
+)
+@click.option("--instruction", default=DEFAULT_INSTRUCTION, help="Instruction appended to each question")
+@seed_option
+@overwrite_option
+@json_option
+def teach_command(input_path: str, output: str, as_json: bool, **options) -> None:
+    """Write scripted System-1 / System-2 teacher traces for synth problems.
+
+    Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher answers at once; the
+    System-2 teacher works step by step and re-checks itself 0..--max-rechecks times. Run `verify
+    --tokenizer MODEL` on the result to count tokens, then `mix` to make SFT data for tiny models.
+
+    \b
+    Example:
+      tldr-data teach -i train.parquet --style system2 -n 2 -o teach/s2.parquet
+    """
+    from tldr_data.teacher import teach
+
+    summary = teach(input_path, output, **options)
+    line = f"taught {summary['rows']:,} {summary['style']} traces -> {output}"
+    emit_summary(summary, line, as_json)

@@ -9,6 +9,7 @@ merged in), so every generation backend loads it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -125,6 +126,13 @@ def run(script_args, training_args, model_args) -> dict:
     if done.exists():
         return {**json.loads(done.read_text()), "skipped": True}
     _check_report_to(training_args.report_to)
+    # transformers prints its training logs on stdout; stdout is for the summary, so they go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        return _train_and_save(script_args, training_args, model_args, output, done)
+
+
+def _train_and_save(script_args, training_args, model_args, output: Path, done: Path) -> dict:
+    """Resume from the last checkpoint if any; the done marker is written last, after the model."""
     started = time.perf_counter()
     trainer = build_trainer(script_args, training_args, model_args)
     if trainer.accelerator.is_main_process:
@@ -206,7 +214,9 @@ def load_prompt_completion(path: str | os.PathLike):
             raise InputError(f"dataset {source}: unsupported file type; pass a folder, .parquet or .jsonl")
         args, kwargs = (builder,), {"data_files": str(source)}
     try:
-        dataset = load_dataset(*args, split="train", **kwargs)
+        # datasets keys its cache on the folder name and file times, so two rounds' `mix/` folders written
+        # in the same instant could share a cache entry: always rebuild it from the files.
+        dataset = load_dataset(*args, split="train", download_mode="force_redownload", **kwargs)
     except Exception as err:  # noqa: BLE001 - datasets raises many types for unreadable input
         raise InputError(
             f"dataset {source}: cannot be read as a dataset ({str(err).splitlines()[0]})"

