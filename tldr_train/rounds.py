@@ -14,10 +14,8 @@ and running it again gives the same history as an uninterrupted run.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import Any
 import yaml
 
 from tldr_data.errors import ConfigError, InputError
-from tldr_data.mix import mix
+from tldr_data.mix import SHARD, mix
 from tldr_data.runstate import RunState
 from tldr_train.evaluate import Protocol, measure
 from tldr_train.refs import STATE
@@ -60,12 +58,16 @@ def run_round(
     started = time.perf_counter()
     # Training continues from the previous round's weights; round 0 starts from the original System-2 model.
     start = run / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
-    training = state.config["training"]
-    # The trainer prints its logs; stdout is kept for results, so they join the progress bars on stderr.
-    with contextlib.redirect_stdout(sys.stderr):
-        trained = train(
-            str(start), folder / MIX, folder / CKPT, max_steps=steps, seed=state.seed + number, **training
-        )
+    # The shard file, not the folder: `datasets` caches a folder by its name, and every round's is `mix`.
+    shard = folder / MIX / SHARD
+    trained = train(
+        str(start),
+        shard,
+        folder / CKPT,
+        max_steps=steps,
+        seed=state.seed + number,
+        **state.config["training"],
+    )
     if not trained["skipped"]:
         # New weights make any earlier measurement of this round's checkpoint stale.
         shutil.rmtree(folder / DEV, ignore_errors=True)
