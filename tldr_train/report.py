@@ -78,6 +78,7 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rounds = summary["rounds"]
     fig, (pareto, ratio) = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -108,6 +109,7 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
     numbers.append(numbers[-1] + 1 if numbers else 0)
     alphas = [entry["alpha_short"] for entry in rounds] + [summary["current_alpha_short"]]
     ratio.step(numbers, alphas, where="post", marker="o")
+    ratio.xaxis.set_major_locator(MaxNLocator(integer=True))
     ratio.set(xlabel="round", ylabel="alpha_short (short-pool weight)", ylim=(0, 1), title="mixture ratio")
     fig.tight_layout()
     target = Path(path)
