@@ -50,6 +50,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny"
     build_tiny(path, seed=0)
     return path
+
+
 @pytest.fixture
 def make_pool(tmp_path: Path):
     """Write a tiny `verified`-contract pool: `make_pool("short", 50, tokens=100)` -> its Parquet path."""
@@ -192,3 +194,29 @@ def sft_mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "data").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), folder / "data" / "train-00000-of-00001.parquet")
     return folder
+
+
+ROW_DEFAULTS = {
+    "problem_id": "p0", "source": "test", "question": "What is 1?", "answer": "1", "difficulty": None,
+    "split": "test", "system": "system2", "model": "m", "sample_idx": 0, "prompt": "What is 1?",
+    "completion": "", "finish_reason": "stop", "prompt_tokens": 1, "completion_tokens": 1, "gen_config": "{}",
+    "backend": "test", "pred_answer": None, "correct": False, "verdict": "wrong",
+}  # fmt: skip
+
+
+@pytest.fixture
+def write_rows(tmp_path: Path):
+    """Write rows of a contract (`traces`/`verified`) to Parquet; unspecified columns take ROW_DEFAULTS."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tldr_data.schema import CONTRACTS
+
+    def write(rows: list[dict], contract: str = "traces", name: str = "rows.parquet") -> Path:
+        schema = CONTRACTS[contract]
+        table = pa.Table.from_pylist([{**ROW_DEFAULTS, **row} for row in rows]).select(schema.names)
+        path = tmp_path / name
+        pq.write_table(table.cast(schema), path)
+        return path
+
+    return write

@@ -75,7 +75,11 @@ def debug_option(fn: Callable) -> Callable:
         return value
 
     return click.option(
-        "--debug", is_flag=True, expose_value=False, is_eager=True, callback=callback,
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=callback,
         help="Show tracebacks of unexpected errors",
     )(fn)
 

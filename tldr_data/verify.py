@@ -7,6 +7,7 @@ imported logs and some engines report other units (SkyThought logs hold whitespa
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -25,8 +26,6 @@ from tldr_data.errors import InputError, OutputExistsError
 from tldr_data.schema import VERDICTS, conform
 from tldr_data.workers import OK, TIMEOUT, DeadlinePool
 
-TOKEN_BATCH = 256
-
 
 def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, str]:
     """`(pred_answer, verdict)` for one `(completion, gold, finish_reason)`; runs inside a worker."""
@@ -42,10 +41,11 @@ def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, 
         return None, "truncated" if truncated else "no_answer"
     gold_parsed = parse(_as_latex(gold), parsing_timeout=None)
     pred_parsed = parse(_as_latex(pred), parsing_timeout=None)
+    if _same_text(gold, pred):
+        return pred, "correct"
     if not gold_parsed:
         return pred, "error"
-    same = equivalent(gold_parsed, pred_parsed, timeout_seconds=None) or _same_text(gold, pred)
-    return pred, "correct" if same else "wrong"
+    return pred, "correct" if equivalent(gold_parsed, pred_parsed, timeout_seconds=None) else "wrong"
 
 
 def _as_latex(answer: str) -> str:
@@ -82,27 +82,33 @@ def verify(
     started = time.monotonic()
     con = connect()
     table = con.sql(f"SELECT * FROM {contract_scan(con, inputs, 'traces')}").to_arrow_table()
+    table = table.drop_columns(
+        [name for name in ("pred_answer", "correct", "verdict") if name in table.column_names]
+    )
     tokenizers = _load_tokenizers(table, tokenizer)
     workers = workers or default_workers()
-    preds, verdicts = _judge_all(table, workers, timeout, progress)
-    table = _recount_tokens(table, tokenizers)
+    judging = time.monotonic()
+    preds, verdicts, counts = _check_all(table, tokenizers, workers, timeout, progress)
+    table = _set_token_counts(table, counts, tokenizers)
+    counted = time.monotonic()
     table = table.append_column("pred_answer", pa.array(preds, pa.string()))
     table = table.append_column("correct", pa.array([v == "correct" for v in verdicts], pa.bool_()))
     table = table.append_column("verdict", pa.array(verdicts, pa.string()))
     write_parquet(conform(table, "verified"), output)
     seconds = time.monotonic() - started
-    counts = Counter(verdicts)
+    tally = Counter(verdicts)
     summary = {
         "output": str(output),
         "rows": table.num_rows,
         "seconds": round(seconds, 3),
         "rows_per_second": round(table.num_rows / seconds, 1) if seconds else None,
+        "seconds_checking": round(counted - judging, 3),
         "workers": workers,
         "timeout": timeout,
         "tokenizers": sorted({tok.name_or_path for tok in tokenizers.values()}),
-        "accuracy": round(counts["correct"] / table.num_rows, 4) if table.num_rows else None,
+        "accuracy": round(tally["correct"] / table.num_rows, 4) if table.num_rows else None,
         "completion_tokens": int(pc.sum(table["completion_tokens"]).as_py() or 0),
-        "verdicts": {verdict: counts.get(verdict, 0) for verdict in VERDICTS},
+        "verdicts": {verdict: tally.get(verdict, 0) for verdict in VERDICTS},
     }
     write_json(summary, stats_path(output))
     return summary
@@ -114,7 +120,22 @@ def stats_path(output: str | os.PathLike) -> Path:
     return output.with_name(output.stem + ".stats.json")
 
 
-def _judge_all(table: pa.Table, workers: int, timeout: float, progress: bool) -> tuple[list, list[str]]:
+def check(tokenizers: dict[str, Any], item: tuple) -> tuple[str | None, str, int, int]:
+    """Judge one row and count its prompt/completion tokens; runs inside a worker, under the deadline.
+
+    Counting in the workers spreads the tokenizer's work over the cores too (on long reasoning traces it
+    costs about as much as math-verify) and puts pathological texts under the same deadline.
+    """
+    completion, gold, finish_reason, prompt, model = item
+    pred, verdict = judge((completion, gold, finish_reason))
+    tok = tokenizers[model]
+    prompt_tokens, completion_tokens = _count_tokens(tok, [prompt or "", completion or ""])
+    return pred, verdict, prompt_tokens, completion_tokens
+
+
+def _check_all(
+    table: pa.Table, tokenizers: dict[str, Any], workers: int, timeout: float, progress: bool
+) -> tuple[list, list[str], dict[int, tuple[int, int]]]:
     import math_verify  # noqa: F401 - imported once here so that every forked worker starts warm
     from tqdm import tqdm
 
@@ -123,21 +144,25 @@ def _judge_all(table: pa.Table, workers: int, timeout: float, progress: bool) ->
         table["completion"].to_pylist(),
         table["answer"].to_pylist(),
         table["finish_reason"].to_pylist(),
+        table["prompt"].to_pylist(),
+        [m or "" for m in table["model"].to_pylist()],
         strict=True,
     )
     preds: list[str | None] = [None] * table.num_rows
     verdicts = ["error"] * table.num_rows
+    counts: dict[int, tuple[int, int]] = {}
     with (
-        DeadlinePool(judge, workers, timeout) as pool,
+        DeadlinePool(functools.partial(check, tokenizers), workers, timeout) as pool,
         tqdm(total=table.num_rows, desc="verify", unit="row", disable=not progress) as bar,
     ):
         for index, status, value in pool.imap_unordered(items):
             if status == OK:
-                preds[index], verdicts[index] = value
+                preds[index], verdicts[index], *tokens = value
+                counts[index] = tuple(tokens)
             else:
                 verdicts[index] = "timeout" if status == TIMEOUT else "error"
             bar.update()
-    return preds, verdicts
+    return preds, verdicts, counts
 
 
 def _load_tokenizers(table: pa.Table, name: str | None) -> dict[str, Any]:
@@ -165,19 +190,26 @@ def _tokenizer(name: str, model: str) -> Any:
         ) from err
 
 
-def _recount_tokens(table: pa.Table, tokenizers: dict[str, Any]) -> pa.Table:
-    """Replace prompt/completion token counts with the tokenizer's (special tokens excluded)."""
+def _set_token_counts(
+    table: pa.Table, counts: dict[int, tuple[int, int]], tokenizers: dict[str, Any]
+) -> pa.Table:
+    """Write the workers' counts; rows whose worker timed out or failed are counted here, so that every
+    row keeps its tokens (leaving failures out of the mean length was the reference code's mistake)."""
     models = [m or "" for m in table["model"].to_pylist()]
-    for column in ("prompt", "completion"):
-        texts = [t or "" for t in table[column].to_pylist()]
-        counts: list[int] = [0] * len(texts)
-        for model, tok in tokenizers.items():
-            rows = [i for i, m in enumerate(models) if m == model]
-            for start in range(0, len(rows), TOKEN_BATCH):
-                batch = rows[start : start + TOKEN_BATCH]
-                ids = tok([texts[i] for i in batch], add_special_tokens=False)["input_ids"]
-                for i, seq in zip(batch, ids, strict=True):
-                    counts[i] = len(seq)
-        position = table.schema.get_field_index(f"{column}_tokens")
-        table = table.set_column(position, f"{column}_tokens", pa.array(counts, pa.int32()))
+    for index in range(table.num_rows):
+        if index not in counts:
+            texts = [table["prompt"][index].as_py() or "", table["completion"][index].as_py() or ""]
+            counts[index] = tuple(_count_tokens(tokenizers[models[index]], texts))
+    for position, column in enumerate(("prompt_tokens", "completion_tokens")):
+        values = pa.array([counts[i][position] for i in range(table.num_rows)], pa.int32())
+        table = table.set_column(table.schema.get_field_index(column), column, values)
     return table
+
+
+def _count_tokens(tok: Any, texts: list[str]) -> list[int]:
+    """Token ids per text, special tokens excluded; a fast tokenizer's Rust batch call skips offsets."""
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is None:
+        return [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
+    return [len(encoding.ids) for encoding in encode(texts, add_special_tokens=False)]

@@ -32,9 +32,9 @@ def cli() -> None:
     \b
     Loop:
       refs    measure the System-1 / System-2 reference points on a dev set
-      round   train on the current mixture, evaluate, update the ratio, draw the next mixture
+      round   mix at the current ratio, train, evaluate on dev, update the ratio
       run     several rounds in one process
-      select  pick the paper's checkpoint; report  table + plot
+      select  pick the paper's checkpoint; report  table + plot; eval  benchmarks
     """
 
 
@@ -160,7 +160,7 @@ def decoding_options(fn):
         click.option("-n", type=int, default=1, help="Samples per problem (pass@n)"),
         click.option(
             "--backend",
-            type=click.Choice(["vllm", "transformers", "openai"]),
+            type=click.Choice(["vllm", "transformers"]),
             default=None,
             help="Generation engine  [default: vllm where installed, else transformers]",
         ),
@@ -248,8 +248,9 @@ def refs(
     report_to,
     as_json,
 ) -> None:
-    """Start a run: measure the System-1 and System-2 reference points on the dev set.
+    """Start a run by measuring the references.
 
+    Measures the System-1 (T_s, A_s) and System-2 (T_l, A_l) reference points on the dev set.
     The decoding protocol and training settings given here are recorded in RUN/state.json and reused by
     every round, so references and dev evaluations are measured alike. Traces stay in RUN/refs/.
 
@@ -310,8 +311,10 @@ def refs(
 @click.option("--mix-size", type=int, help="Rows in this round's mixture  [default: the run's]")
 @json_option
 def round_(run_dir: str, steps: int | None, mix_size: int | None, as_json: bool) -> None:
-    """Run the next round: mix at the current ratio, train, evaluate on dev, update the ratio.
+    """Run one round: mix, train, evaluate, update.
 
+    Draws the mixture at the current ratio, continues training from the latest checkpoint (round 0: the
+    System-2 model), evaluates on the dev set with the run's protocol and updates the ratio.
     Safe to kill and re-run: a finished mixture, checkpoint or measurement is reused, and the round enters
     the history once. Writes RUN/round-NNN/{mix,ckpt,dev} and updates RUN/state.json.
 
@@ -333,7 +336,7 @@ def round_(run_dir: str, steps: int | None, mix_size: int | None, as_json: bool)
 @click.option("--mix-size", type=int, help="Rows per mixture  [default: the run's]")
 @json_option
 def run_(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_json: bool) -> None:
-    """Run rounds in one process until the run has --rounds of them.
+    """Run rounds in one process up to --rounds.
 
     The same loop as calling `tldr-train round` repeatedly, with the same results; re-running after a
     kill finishes the remaining rounds.
@@ -366,8 +369,9 @@ def run_(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_
 def eval_(
     model, benches, temperature, top_p, max_tokens, n, backend, instruction, seed, output, as_json
 ) -> None:
-    """Measure a model: accuracy, mean tokens and pass@n per benchmark (and per difficulty level).
+    """Measure a model's accuracy, tokens, pass@n.
 
+    Per benchmark, and per difficulty level where the benchmark sets `difficulty`.
     Uses the same generate + verify + profile path as `refs` and `round`; pass the run's protocol
     settings to compare with its references.
 
@@ -394,7 +398,9 @@ def eval_(
 @click.option("--tol", type=float, help="Accepted accuracy loss  [default: the run's, 0.3]")
 @json_option
 def select_(run_dir: str, tol: float | None, as_json: bool) -> None:
-    """Pick the paper's checkpoint: fewest dev tokens among rounds with accuracy >= (1 - tol) x A_l.
+    """Pick the checkpoint the paper would choose.
+
+    The fewest dev tokens among rounds with dev accuracy >= (1 - tol) x A_l.
 
     \b
     Example:
@@ -426,7 +432,9 @@ def select_(run_dir: str, tol: float | None, as_json: bool) -> None:
 def report_(
     run_dir: str, tol: float | None, plot_path: str | None, tests: tuple[str, ...], as_json: bool
 ) -> None:
-    """Show a run: references, every round, the selected round (Markdown table, or --json).
+    """Show a run's references, rounds and choice.
+
+    A Markdown table (or --json) of the references, every round and the selected round.
 
     With --test, the held-out results of the compared models join the report (a `test` object, a table
     and a third plot panel).

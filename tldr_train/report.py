@@ -138,6 +138,7 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rounds = summary["rounds"]
     test = summary.get("test")
@@ -170,6 +171,7 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
     numbers.append(numbers[-1] + 1 if numbers else 0)
     alphas = [entry["alpha_short"] for entry in rounds] + [summary["current_alpha_short"]]
     ratio.step(numbers, alphas, where="post", marker="o")
+    ratio.xaxis.set_major_locator(MaxNLocator(integer=True))
     ratio.set(xlabel="round", ylabel="alpha_short (short-pool weight)", ylim=(0, 1), title="mixture ratio")
     if test:
         held_out = axes[2]

@@ -15,6 +15,7 @@ and running it again gives the same history as an uninterrupted run.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import yaml
 
 from tldr_data.errors import ConfigError, InputError
-from tldr_data.mix import mix
+from tldr_data.mix import SHARD, mix
 from tldr_data.runstate import RunState
 from tldr_train.evaluate import Protocol, measure
 from tldr_train.refs import STATE
@@ -57,10 +58,19 @@ def run_round(
     started = time.perf_counter()
     # Training continues from the previous round's weights; round 0 starts from the original System-2 model.
     start = run / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
-    training = state.config["training"]
+    # The shard file, not the folder: `datasets` caches a folder by its name, and every round's is `mix`.
+    shard = folder / MIX / SHARD
     trained = train(
-        str(start), folder / MIX, folder / CKPT, max_steps=steps, seed=state.seed + number, **training
+        str(start),
+        shard,
+        folder / CKPT,
+        max_steps=steps,
+        seed=state.seed + number,
+        **state.config["training"],
     )
+    if not trained["skipped"]:
+        # New weights make any earlier measurement of this round's checkpoint stale.
+        shutil.rmtree(folder / DEV, ignore_errors=True)
     seconds["train"] = _since(started)
 
     started = time.perf_counter()
@@ -111,6 +121,9 @@ def draw_mixture(state: RunState, folder: Path, *, alpha: float, number: int, si
     drawn = _card(folder)
     if drawn is not None and drawn.get("alpha_short") == alpha and drawn.get("rows") == size:
         return drawn
+    # What was trained and measured on another mixture of this round would not match the new one.
+    for stale in (folder.parent / CKPT, folder.parent / DEV):
+        shutil.rmtree(stale, ignore_errors=True)
     return mix(
         state.config["short_pool"],
         state.config["long_pool"],

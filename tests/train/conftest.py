@@ -24,7 +24,18 @@ SHORT_ANSWER = "\\boxed{5}"
 LONG_ANSWER = "<think>\nFirst I add the numbers.\n</think>\n\\boxed{7}"
 # Greedy, short completions and small steps: the whole loop runs in seconds on a CPU.
 PROTOCOL_ARGS = ["--temperature", "0", "--max-tokens", "32", "--backend", "transformers"]
-TRAINING_ARGS = ["--steps", "2", "--mix-size", "8", "--batch-size", "4", "--max-length", "64", "--lr", "1e-3"]
+TRAINING_ARGS = [
+    "--steps",
+    "4",
+    "--mix-size",
+    "16",
+    "--batch-size",
+    "4",
+    "--max-length",
+    "64",
+    "--lr",
+    "1e-2",
+]
 
 
 def _constant_mixture(folder: Path, questions: list[str], answer: str) -> Path:
@@ -46,7 +57,10 @@ def _constant_mixture(folder: Path, questions: list[str], answer: str) -> Path:
 def _pool(path: Path, problems: pa.Table, completion, system: str) -> Path:
     """Scripted correct completions written as `verified` rows (what `tldr-data select` would keep)."""
     rows = problems.num_rows
-    texts = [completion(q, a) for q, a in zip(problems["question"].to_pylist(), problems["answer"].to_pylist())]
+    texts = [
+        completion(q, a)
+        for q, a in zip(problems["question"].to_pylist(), problems["answer"].to_pylist(), strict=True)
+    ]
     columns = {name: problems[name] for name in problems.column_names}
     columns |= {
         "system": [system] * rows,
@@ -63,7 +77,9 @@ def _pool(path: Path, problems: pa.Table, completion, system: str) -> Path:
         "correct": [True] * rows,
         "verdict": ["correct"] * rows,
     }
-    table = pa.table({k: pa.array(v, VERIFIED.field(k).type) if isinstance(v, list) else v for k, v in columns.items()})
+    table = pa.table(
+        {k: pa.array(v, VERIFIED.field(k).type) if isinstance(v, list) else v for k, v in columns.items()}
+    )
     return write_parquet(conform(table, "verified"), path)
 
 
@@ -85,7 +101,9 @@ def tldr_world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     sevens = [i for i, a in enumerate(answers) if a == "7"][:6]
     dev = write_parquet(level1.take(fives + sevens), root / "dev.parquet")
     others = [i for i in range(level1.num_rows) if i not in set(fives + sevens)]
-    short_pool = _pool(root / "short.parquet", level1.take(others[:40]), lambda q, a: f"\\boxed{{{a}}}", "system1")
+    short_pool = _pool(
+        root / "short.parquet", level1.take(others[:40]), lambda q, a: f"\\boxed{{{a}}}", "system1"
+    )
     long_pool = _pool(root / "long.parquet", make_problems([3], 40, seed=1), _long_completion, "system2")
 
     build_tiny(root / "base", seed=0)
@@ -145,3 +163,38 @@ def run_copy(started_run: Path, tmp_path: Path) -> Path:
     import shutil
 
     return Path(shutil.copytree(started_run, tmp_path / "run"))
+
+
+@pytest.fixture(scope="session")
+def looped_run(started_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The started run after two `tldr-train round` commands, and the lines they printed."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from tldr_train.cli import cli
+
+    run = Path(shutil.copytree(started_run, tmp_path_factory.mktemp("runs") / "looped"))
+    lines = []
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["round", "--run", str(run)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        lines.append(result.stdout.strip())
+    return run, lines
+
+
+def numbers(history: list[dict]) -> list[dict]:
+    """A history without its timings: what two runs with the same seeds must agree on."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "seconds"}
+        return value
+
+    return [strip(entry) for entry in history]
+
+
+@pytest.fixture(scope="session")
+def history_numbers():
+    """`history_numbers(history)`: the history without timings."""
+    return numbers

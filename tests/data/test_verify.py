@@ -1,0 +1,180 @@
+"""verify: answer extraction, math-verify verdicts, the hard deadline, token recounts, real-log agreement."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import psutil
+import pyarrow.parquet as pq
+import pytest
+from conftest import REAL_TRACES, requires_shared
+
+from tldr_data.answers import extract_answer
+from tldr_data.errors import InputError, OutputExistsError, SchemaError
+from tldr_data.importers import import_traces
+from tldr_data.verify import judge, stats_path, verify
+from tldr_data.workers import ERROR, OK, TIMEOUT, DeadlinePool
+
+
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [
+        (r"so $\boxed{\frac{1}{2}}$.", r"\frac{1}{2}"),
+        (r"\boxed{a} and then \fbox{b}", "b"),
+        (r"\boxed{\{1, 2\}}", r"\{1, 2\}"),
+        (r"\boxed 5 apples", "5"),
+        (r"thinking \boxed{3} more</think> summary: \boxed{4}.", "4"),
+        (r"thinking \boxed{3}</think> the summary was cut off at (2", "3"),
+        (r"\boxed{x} then \boxed{never closed", "x"),
+        ("Step 1...\n\nThe final answer is $18.", "18"),
+        ("She has 3 + 4 = 7 apples.\nSo she has 1,200 apples.", "1200"),
+        ("Therefore, the answer is 5.\n\nBut wait, let me recheck the cases", None),
+        ("no numbers at all", None),
+        (r"\boxed{}", None),
+    ],
+)
+def test_extract_answer(completion: str, expected: str | None) -> None:
+    assert extract_answer(completion) == expected
+
+
+def test_cut_off_completion_gives_no_trailing_number() -> None:
+    assert extract_answer("so far we have 12", complete=True) == "12"
+    assert extract_answer("so far we have 12", complete=False) is None
+
+
+@pytest.mark.parametrize(
+    ("completion", "gold", "finish_reason", "verdict"),
+    [
+        (r"\boxed{\dfrac{14}{3}}", r"\frac{14}{3}", "stop", "correct"),
+        (r"\boxed{10080}", r"10,\!080", "stop", "correct"),
+        (r"\boxed{[-2, 7]}", r"x \in [-2,7]", "stop", "correct"),
+        (r"\boxed{0.5}", r"\frac12", "stop", "correct"),
+        (r"\boxed{\text{Evelyn}}", r"\text{Evelyn}", "stop", "correct"),
+        (r"\boxed{7}", "8", "stop", "wrong"),
+        ("I am not sure.", "8", "stop", "no_answer"),
+        ("Let me think about", "8", "length", "truncated"),
+    ],
+)
+def test_judge(completion: str, gold: str, finish_reason: str, verdict: str) -> None:
+    assert judge((completion, gold, finish_reason))[1] == verdict
+
+
+def test_verify_labels_rows_in_order_and_recounts_tokens(tmp_path, write_rows, tiny_model) -> None:
+    from transformers import AutoTokenizer
+
+    completions = [r"So \boxed{2}.", r"So \boxed{3}.", "hmm", "cut off at 4", "The final answer is 2."]
+    finish = ["stop", "stop", "stop", "length", "stop"]
+    rows = [
+        {"problem_id": f"p{i}", "answer": "2", "completion": c, "finish_reason": f, "model": str(tiny_model)}
+        for i, (c, f) in enumerate(zip(completions, finish, strict=True))
+    ]
+    out = tmp_path / "verified.parquet"
+    summary = verify([write_rows(rows)], out, workers=2, timeout=10)
+    table = pq.read_table(out)
+    assert table["problem_id"].to_pylist() == [f"p{i}" for i in range(5)]
+    assert table["verdict"].to_pylist() == ["correct", "wrong", "no_answer", "truncated", "correct"]
+    assert table["correct"].to_pylist() == [True, False, False, False, True]
+    assert table["pred_answer"].to_pylist() == ["2", "3", None, None, "2"]
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    expected = [len(tok(c, add_special_tokens=False)["input_ids"]) for c in completions]
+    assert table["completion_tokens"].to_pylist() == expected
+    assert summary["verdicts"] == {
+        "correct": 2,
+        "wrong": 1,
+        "no_answer": 1,
+        "truncated": 1,
+        "timeout": 0,
+        "error": 0,
+    }
+    assert json.loads(stats_path(out).read_text())["verdicts"] == summary["verdicts"]
+    again = verify([out], tmp_path / "again.parquet", workers=1)  # a verified file re-verifies cleanly
+    assert pq.read_table(tmp_path / "again.parquet").column_names == table.column_names
+    assert again["verdicts"] == summary["verdicts"]
+
+
+ADVERSARIAL = [
+    r"\boxed{9^{9^{9^9}}}",
+    r"\boxed{(10^{10^{10}})!}",
+    r"\boxed{2^{2^{2^{2^{2^{2}}}}}}",
+    "\\boxed{" + "\\frac{1}{" * 3000 + "2" + "}" * 3000 + "}",
+    "\\boxed{" * 100_000,
+    "x" * 1_000_000 + r"\boxed{2}",
+    "{" * 300_000 + "}" * 7,
+    r"\boxed{100000!}",
+]
+
+
+def test_adversarial_items_time_out_without_stalling(tmp_path, write_rows, tiny_model) -> None:
+    rows = [
+        {"problem_id": f"p{i}", "completion": c, "answer": "3", "model": str(tiny_model)}
+        for i, c in enumerate(ADVERSARIAL)
+    ]
+    workers, timeout = 2, 1.0
+    started = time.monotonic()
+    verify([write_rows(rows)], tmp_path / "v.parquet", workers=workers, timeout=timeout)
+    elapsed = time.monotonic() - started
+    verdicts = pq.read_table(tmp_path / "v.parquet")["verdict"].to_pylist()
+    assert verdicts.count("timeout") >= 3
+    assert verdicts[5] == "wrong"  # the 1 MB completion still gets its answer checked
+    assert elapsed < len(ADVERSARIAL) / workers * timeout + 15  # + process start, tokenizer, I/O
+    assert psutil.Process().children(recursive=True) == []
+
+
+def _die(item: int) -> int:
+    if item == 1:
+        os._exit(3)
+    if item == 2:
+        time.sleep(60)
+    if item == 3:
+        raise ValueError("bad item")
+    return item * 10
+
+
+def test_deadline_pool_survives_dead_hung_and_failing_workers() -> None:
+    with DeadlinePool(_die, workers=2, timeout=0.5) as pool:
+        results = {index: (status, value) for index, status, value in pool.imap_unordered(range(6))}
+    assert results[0] == (OK, 0) and results[4] == (OK, 40) and results[5] == (OK, 50)
+    assert results[1][0] == ERROR and "died" in results[1][1]
+    assert results[2] == (TIMEOUT, None)
+    assert results[3] == (ERROR, "ValueError: bad item")
+    assert psutil.Process().children(recursive=True) == []
+
+
+def test_unloadable_tokenizer_is_input_error_before_any_output(tmp_path, write_rows) -> None:
+    path = write_rows([{"model": "no/such-model"}])
+    with pytest.raises(InputError, match="--tokenizer PATH"):
+        verify([path], tmp_path / "v.parquet")
+    assert not (tmp_path / "v.parquet").exists()
+
+
+def test_wrong_contract_and_existing_output(tmp_path, write_rows, tiny_model) -> None:
+    problems = tmp_path / "problems.parquet"
+    pq.write_table(pq.read_table(write_rows([{}])).select(["problem_id", "answer"]), problems)
+    with pytest.raises(SchemaError, match="not a `traces` file"):
+        verify([problems], tmp_path / "v.parquet", tokenizer=str(tiny_model))
+    existing = tmp_path / "exists.parquet"
+    existing.write_text("keep me")
+    with pytest.raises(OutputExistsError):
+        verify([write_rows([{}])], existing, tokenizer=str(tiny_model))
+    assert existing.read_text() == "keep me"
+
+
+REAL_LOGS = sorted(REAL_TRACES.glob("*/*/*/*.json")) if REAL_TRACES.exists() else []
+
+
+@pytest.mark.slow
+@requires_shared(REAL_TRACES)
+def test_agrees_with_skythought_verdicts_on_real_logs(tmp_path, tiny_model) -> None:
+    """At least 95% agreement per file with the logs' own checker (see the report for the disagreements)."""
+    assert len(REAL_LOGS) == 3
+    for log in REAL_LOGS:
+        traces = tmp_path / f"{log.parent.name}.parquet"
+        import_traces([log], traces, system="system2", model="deepseek-r1-distill")
+        verified = tmp_path / f"{log.parent.name}.verified.parquet"
+        verify([traces], verified, tokenizer=str(tiny_model), timeout=10)
+        table = pq.read_table(verified)
+        ours, theirs = table["correct"].to_pylist(), table["imported_correct"].to_pylist()
+        agreement = sum(a == b for a, b in zip(ours, theirs, strict=True)) / len(ours)
+        assert agreement >= 0.95, f"{log.parent.name}: {agreement:.3f}"
