@@ -19,9 +19,9 @@ setup:
     {{py}} -m pip uninstall -q -y torchvision torchaudio torchcodec || true
     touch {{venv}}/.installed
 
-# Run the embedded default job on the CPU
-demo: setup
-    PATH="$PWD/{{venv}}/bin:$PATH" bash recipes/demo.sh
+# Run the embedded default job: TLDR end to end on a toy world (PROFILE: cpu ~15 min on 2 cores, gpu, smoke)
+demo PROFILE="cpu": setup
+    PATH="$PWD/{{venv}}/bin:$PATH" bash recipes/toy-arith/run.sh {{PROFILE}}
 
 # Run the whole test suite (slow tests included)
 test *ARGS: setup

@@ -56,11 +56,11 @@ def report(
         "protocol": state.config["protocol"],
         "rounds": [{key: entry.get(key) for key in ROUND_KEYS} for entry in state.history],
         "selected_round": None if chosen is None else chosen["round"],
-        **({"test": {name: test_point(path) for name, path in tests.items()}} if tests else {}),
+        **({"test": {name: held_out_point(path) for name, path in tests.items()}} if tests else {}),
     }
 
 
-def test_point(path: str | os.PathLike) -> dict[str, Any]:
+def held_out_point(path: str | os.PathLike) -> dict[str, Any]:
     """Accuracy and mean tokens (overall and per level) of a one-benchmark `tldr-train eval --json` file."""
     try:
         summary = json.loads(Path(path).read_text())

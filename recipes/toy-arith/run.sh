@@ -20,8 +20,9 @@ for key, value in profiles[sys.argv[2]].items():
     print(f"{key.upper()}={shlex.quote(str(value))}")
 PY
 )"
-export TOKENIZERS_PARALLELISM=false
 rm -rf "$OUT" && mkdir -p "$OUT"
+# datasets caches a folder by its name: a private cache keeps another run's mix/system1 from being served.
+export TOKENIZERS_PARALLELISM=false HF_DATASETS_CACHE=$OUT/.cache/datasets
 started=$SECONDS
 step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }
 between() { echo "difficulty BETWEEN ${1%-*} AND ${1#*-}"; }  # "2-3" -> an SQL condition on the level

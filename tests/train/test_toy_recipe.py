@@ -1,0 +1,59 @@
+"""recipes/toy-arith/run.sh with the tiny `smoke` profile: every stage runs and the report is whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS = ("system1", "system2", "static", "tldr")
+
+
+def test_smoke_profile_writes_the_report(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env["PYTHON"] = sys.executable
+    result = subprocess.run(
+        ["bash", str(REPO / "recipes" / "toy-arith" / "run.sh"), "smoke"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "runs" / "toy-arith-smoke"
+    for name in ("report.md", "report.json", "pareto.png"):
+        assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["test"]) == set(MODELS)
+    for name in MODELS:
+        point = report["test"][name]
+        assert 0.0 <= point["accuracy"] <= 1.0
+        assert point["tokens"] > 0
+        assert [level["level"] for level in point["levels"]] == [2, 3, 4, 5, 6]
+    assert len(report["rounds"]) == 2
+    assert set(report["references"]) == {"short", "long"}
+    assert "| tldr |" in (out / "report.md").read_text()
+    assert "1. The world" in result.stdout
+
+
+def test_unknown_profile_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON": sys.executable}
+    result = subprocess.run(
+        ["bash", str(REPO / "recipes" / "toy-arith" / "run.sh"), "laptop"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "no profile 'laptop'" in result.stderr
+    assert not (tmp_path / "runs").exists()
