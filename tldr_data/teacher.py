@@ -4,9 +4,11 @@ The paper distils from real System-1 and System-2 models; the toy world has none
 teachers to bootstrap tiny models trained on the spot. Both write the same compact steps (`3+5=8`, one running
 result per line, no spaces: digits and operators are one token each, so a step costs 5 tokens). The System-1
 teacher jots the steps down and answers, nothing else. The System-2 teacher thinks first: an opener, the
-steps, then 0 to `max_rechecks` redundant passes over them with the hesitation phrases real long-CoT models
-use. That redundancy is what TLDR should learn to drop: a System-2 model's shortest correct sample has no
-re-check, its typical one has one or two.
+steps, then 0 to `max_rechecks` redundant re-checks with the hesitation phrases real long-CoT models use, each
+restating the whole chain with its result (`3+5-2=6`). That redundancy is what TLDR should learn to drop: a
+System-2 model's shortest correct sample has no re-check, its greedy one has three. A re-check restates rather
+than recomputes the steps because a tiny model recomputing them again and again (measured: 52% greedy dev
+accuracy at 1,500 steps) compounds its own slips, and the answer it boxes is the last pass's.
 
 Rows follow the `traces` contract, so teacher data flows through `verify`, `profile`, `select` and `mix` like
 any model's. `prompt` holds the user message (there is no engine, hence no rendered template); `mix` rebuilds
@@ -43,7 +45,7 @@ OPENERS = (
 RECHECKS = (
     "Wait, let me double-check that.",
     "Wait, hmm, let me verify it again.",
-    "Wait, let me recompute to be sure.",
+    "Wait, let me check the whole chain again.",
     "Wait, let me go over it once more.",
 )
 CONFIRMS = ("Yes, that matches.", "Same result.", "Okay, it is consistent.")
@@ -60,12 +62,17 @@ def system1_completion(question: str) -> str:
 
 
 def system2_completion(question: str, rechecks: int, rng: random.Random) -> str:
-    """The System-2 teacher: an opener, the steps, then `rechecks` redundant passes over them."""
+    """The System-2 teacher: an opener, the steps, then `rechecks` redundant restatements of the result."""
     chain = steps(question)
+    answer = synth.evaluate(question)
+    operands, operators = synth.parse_expression(question)
+    restated = str(operands[0]) + "".join(
+        f"{op}{value}" for op, value in zip(operators, operands[1:], strict=True)
+    )
     lines = ["<think>", rng.choice(OPENERS), *chain]
     for _ in range(rechecks):
-        lines += [rng.choice(RECHECKS), *chain, rng.choice(CONFIRMS)]
-    lines += ["</think>", f"So the answer is \\boxed{{{synth.evaluate(question)}}}."]
+        lines += [rng.choice(RECHECKS), f"{restated}={answer}", rng.choice(CONFIRMS)]
+    lines += ["</think>", f"So the answer is \\boxed{{{answer}}}."]
     return "\n".join(lines)
 
 

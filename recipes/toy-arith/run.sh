@@ -75,7 +75,7 @@ step "6. Sample both models on fresh problems, verify, profile, and select the t
 tldr-data generate -m "$OUT/models/system1" -i "$P/pool-easy.parquet" -o "$OUT/traces/system1" --system system1 \
     "${GREEDY[@]}" -O batch_size="$GEN_BATCH"
 tldr-data generate -m "$OUT/models/system2" -i "$P/pool-hard.parquet" -o "$OUT/traces/system2" --system system2 \
-    --backend transformers -n "$POOL_SAMPLES" --temperature "$POOL_TEMPERATURE" --top-p 1.0 \
+    --backend transformers -n "$POOL_SAMPLES" --temperature "$POOL_TEMPERATURE" --top-p "$POOL_TOP_P" \
     --max-tokens "$MAX_TOKENS" --seed "$SEED" -O batch_size="$GEN_BATCH"
 for system in system1 system2; do
     tldr-data verify "$OUT/traces/$system" -o "$OUT/traces/$system.verified.parquet"

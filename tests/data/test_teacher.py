@@ -11,7 +11,7 @@ from tldr_data import synth
 from tldr_data.answers import extract_answer
 from tldr_data.cli import cli
 from tldr_data.schema import TRACES
-from tldr_data.teacher import steps, system1_completion, teach
+from tldr_data.teacher import RECHECKS, steps, system1_completion, teach
 
 
 def make_problems(tmp_path, per_level: int = 4):
@@ -43,9 +43,12 @@ def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
     for question, completion in zip(
         table.column("question").to_pylist(), table.column("completion").to_pylist(), strict=True
     ):
-        first_step = re.escape(steps(question)[0])
-        passes.append(len(re.findall(first_step, completion)))
-    assert set(passes) == {1, 2, 3}
+        restated = re.sub(r"[ ?]|What is", "", question) + f"={synth.evaluate(question)}"
+        lines = completion.split("\n")
+        restatements = [lines[i + 1] for i, line in enumerate(lines) if line in RECHECKS]
+        assert restatements == [restated] * len(restatements)
+        passes.append(len(restatements))
+    assert set(passes) == {0, 1, 2}
 
 
 def test_steps_are_compact_and_system1_jots_them_down() -> None:
