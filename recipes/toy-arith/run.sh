@@ -92,7 +92,7 @@ for mode in tldr constant; do
     tldr-train refs --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
         -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --steps "$ROUND_STEPS" \
-        --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH"
+        --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" --max-length "$MAX_LENGTH"
     tldr-train run --run "$OUT/$mode" --rounds "$ROUNDS"
 done
 tldr-train select --run "$OUT/tldr"
