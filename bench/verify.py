@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from transformers import AutoTokenizer
 
 from tldr_data.importers import import_traces
-from tldr_data.verify import default_workers, judge, verify
+from tldr_data.verify import count_tokens, default_workers, judge, verify
 from tldr_train.tiny import build_tiny
 
 LOGS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real_traces" / "tldr_eval_logs"
@@ -64,8 +64,7 @@ def main() -> None:
             started = time.monotonic()
             for completion, gold, finish, prompt in items:
                 judge((completion, gold, finish))
-                tok(prompt, add_special_tokens=False)
-                tok(completion, add_special_tokens=False)
+                count_tokens(tok, [prompt, completion])
             plain_counting.append(time.monotonic() - started)
             runs.append(verify([traces], tmp / "verified.parquet", workers=args.workers, overwrite=True))
         best = min(runs, key=lambda run: run["seconds"])

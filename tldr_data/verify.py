@@ -129,7 +129,7 @@ def check(tokenizers: dict[str, Any], item: tuple) -> tuple[str | None, str, int
     completion, gold, finish_reason, prompt, model = item
     pred, verdict = judge((completion, gold, finish_reason))
     tok = tokenizers[model]
-    prompt_tokens, completion_tokens = _count_tokens(tok, [prompt or "", completion or ""])
+    prompt_tokens, completion_tokens = count_tokens(tok, [prompt or "", completion or ""])
     return pred, verdict, prompt_tokens, completion_tokens
 
 
@@ -199,14 +199,14 @@ def _set_token_counts(
     for index in range(table.num_rows):
         if index not in counts:
             texts = [table["prompt"][index].as_py() or "", table["completion"][index].as_py() or ""]
-            counts[index] = tuple(_count_tokens(tokenizers[models[index]], texts))
+            counts[index] = tuple(count_tokens(tokenizers[models[index]], texts))
     for position, column in enumerate(("prompt_tokens", "completion_tokens")):
         values = pa.array([counts[i][position] for i in range(table.num_rows)], pa.int32())
         table = table.set_column(table.schema.get_field_index(column), column, values)
     return table
 
 
-def _count_tokens(tok: Any, texts: list[str]) -> list[int]:
+def count_tokens(tok: Any, texts: list[str]) -> list[int]:
     """Token ids per text, special tokens excluded; a fast tokenizer's Rust batch call skips offsets."""
     backend = getattr(tok, "backend_tokenizer", None)
     if backend is None:

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from tldr_data.errors import ConfigError, InputError
-from tldr_data.mix import SHARD, mix
+from tldr_data.mix import mix
 from tldr_data.runstate import RunState
 from tldr_train.evaluate import Protocol, measure
 from tldr_train.refs import STATE
@@ -58,11 +58,9 @@ def run_round(
     started = time.perf_counter()
     # Training continues from the previous round's weights; round 0 starts from the original System-2 model.
     start = run / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
-    # The shard file, not the folder: `datasets` caches a folder by its name, and every round's is `mix`.
-    shard = folder / MIX / SHARD
     trained = train(
         str(start),
-        shard,
+        folder / MIX,
         folder / CKPT,
         max_steps=steps,
         seed=state.seed + number,

@@ -200,27 +200,21 @@ def build_trainer(script_args, training_args, model_args):
 
 
 def load_prompt_completion(path: str | os.PathLike):
-    """Load a local dataset (folder of Parquet shards, Parquet or JSONL file) and keep prompt + completion."""
-    from datasets import load_dataset
+    """Load prompt-completion data: a mixture folder, a Parquet/JSONL file, or a Hub dataset id.
 
+    Local data is read with pyarrow into an in-memory `Dataset` rather than through `load_dataset`, whose
+    cache is keyed on the folder name and file times: every round's folder is called `mix/`, and rounds
+    written in the same second would otherwise share (or fail to verify) one cache entry.
+    """
     source = Path(path)
-    if not str(path) or not source.exists():
-        raise InputError(f"dataset {path} does not exist; pass a mixture folder or a Parquet/JSONL file")
-    if source.is_dir():
-        args, kwargs = (str(source),), {}
+    if not str(path):
+        raise InputError("no dataset given; pass a mixture folder or a Parquet/JSONL file")
+    if source.exists():
+        dataset = _local_dataset(source)
+    elif _looks_like_hub_id(str(path)):
+        dataset = _hub_dataset(str(path))
     else:
-        builder = {".parquet": "parquet", ".jsonl": "json", ".json": "json"}.get(source.suffix)
-        if builder is None:
-            raise InputError(f"dataset {source}: unsupported file type; pass a folder, .parquet or .jsonl")
-        args, kwargs = (builder,), {"data_files": str(source)}
-    try:
-        # datasets keys its cache on the folder name and file times, so two rounds' `mix/` folders written
-        # in the same instant could share a cache entry: always rebuild it from the files.
-        dataset = load_dataset(*args, split="train", download_mode="force_redownload", **kwargs)
-    except Exception as err:  # noqa: BLE001 - datasets raises many types for unreadable input
-        raise InputError(
-            f"dataset {source}: cannot be read as a dataset ({str(err).splitlines()[0]})"
-        ) from err
+        raise InputError(f"dataset {path} does not exist; pass a mixture folder or a Parquet/JSONL file")
     missing = [name for name in KEEP_COLUMNS if name not in dataset.column_names]
     if missing:
         raise SchemaError(
@@ -230,6 +224,41 @@ def load_prompt_completion(path: str | os.PathLike):
     if len(dataset) == 0:
         raise InputError(f"dataset {source} has no rows")
     return dataset.select_columns(KEEP_COLUMNS)
+
+
+def _local_dataset(source: Path):
+    import pyarrow as pa
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+    from datasets import Dataset
+
+    readers = {".parquet": pq.read_table, ".jsonl": pj.read_json, ".json": pj.read_json}
+    if source.is_dir():
+        files = [p for p in sorted(source.rglob("*")) if p.suffix in readers and not p.name.startswith(".")]
+        if not files:
+            raise InputError(f"dataset {source}: folder holds no .parquet or .jsonl files")
+    elif source.suffix in readers:
+        files = [source]
+    else:
+        raise InputError(f"dataset {source}: unsupported file type; pass a folder, .parquet or .jsonl")
+    try:
+        tables = [readers[f.suffix](f) for f in files]
+        return Dataset(pa.concat_tables(tables, promote_options="default"))
+    except (pa.ArrowException, OSError) as err:
+        raise InputError(f"dataset {source}: cannot be read ({str(err).splitlines()[0]})") from err
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    return name.count("/") == 1 and not name.startswith((".", "/"))
+
+
+def _hub_dataset(name: str):
+    from datasets import load_dataset
+
+    try:
+        return load_dataset(name, split="train")
+    except Exception as err:  # noqa: BLE001 - datasets raises many types for unreachable or bad repos
+        raise InputError(f"dataset {name}: cannot be loaded ({str(err).splitlines()[0]})") from err
 
 
 def resolved_config(script_args, training_args, model_args) -> dict:

@@ -94,9 +94,9 @@ def vllm_engine(stop_model: Path):
     engine.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def vllm_server(stop_model: Path, tmp_path_factory: pytest.TempPathFactory):
-    """`python -m vllm.entrypoints.openai.api_server` on a free loopback port; killed after the session."""
+    """`python -m vllm.entrypoints.openai.api_server` on a free loopback port; killed after this module."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -147,7 +147,7 @@ def completions(folder: Path) -> list[dict]:
     return sorted(table.to_pylist(), key=lambda r: r["problem_id"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def greedy_runs(
     stop_model, engine_problems, vllm_engine, vllm_server, tmp_path_factory
 ) -> dict[str, list[dict]]:

@@ -59,7 +59,7 @@ def test_each_ratio_follows_from_the_previous_rounds_dev_metrics(looped_run):
         assert (len(rows), short) == (size, int(entry["alpha_short"] * size + 0.5))
         assert (folder / "ckpt" / "tldr_sft_done.json").exists()
         trained_on = json.loads((folder / "ckpt" / "tldr_sft_config.json").read_text())["script"]["dataset"]
-        assert Path(trained_on).parent.parent == folder / "mix"
+        assert Path(trained_on) == folder / "mix"
         verified = pq.read_table(folder / "dev" / "verified.parquet").to_pylist()
         assert entry["dev_tokens"] == pytest.approx(
             sum(r["completion_tokens"] for r in verified) / len(verified)
