@@ -54,7 +54,8 @@ def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
 def test_steps_are_compact_and_system1_jots_them_down() -> None:
     question = "What is 3 + 5 - 2 - 4?"
     assert steps(question) == ["3+5=8", "8-2=6", "6-4=2"]
-    assert system1_completion(question) == "3+5=8\n8-2=6\n6-4=2\nThe answer is \\boxed{2}."
+    expected = "<think>\n3+5=8\n8-2=6\n6-4=2\n</think>\nSo the answer is \\boxed{2}."
+    assert system1_completion(question) == expected
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path) -> None:
