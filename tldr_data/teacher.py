@@ -2,15 +2,18 @@
 
 The paper distils from real System-1 and System-2 models; the toy world has none, so a script plays both
 teachers to bootstrap tiny models trained on the spot. Both write the same compact steps (`3+5=8`, one running
-result per line, no spaces: digits and operators are one token each, so a step costs 5 tokens). The System-1
-teacher jots the steps down in its scratchpad and answers, nothing else: it ends its thinking exactly as
-System-2 does, so a System-2 model fine-tuned on its answers changes what it writes, not how it stops
-(without the tags, fine-tuned models ran on past the last step). The System-2 teacher thinks first: an
-opener, the steps, then 0 to `max_rechecks` redundant re-checks with the hesitation phrases real long-CoT
-models use, each restating the whole chain with its result (`3+5-2=6`). That redundancy is what TLDR should learn to drop: a
-System-2 model's shortest correct sample has no re-check, its greedy one has three. A re-check restates rather
-than recomputes the steps because a tiny model recomputing them again and again (measured: 52% greedy dev
-accuracy at 1,500 steps) compounds its own slips, and the answer it boxes is the last pass's.
+result per line, no spaces: digits and operators are one token each, so a step costs 5 tokens).
+
+The System-1 teacher jots the steps down in its scratchpad and answers, nothing else. It ends its thinking
+exactly as System-2 does, so a System-2 model fine-tuned on its answers changes what it writes, not how it
+stops (without the tags, fine-tuned models ran on past the last step).
+
+The System-2 teacher thinks first: an opener, the steps, then 0 to `max_rechecks` redundant re-checks with the
+hesitation phrases real long-CoT models use, each restating the whole chain with its result (`3+5-2=6`). That
+redundancy is what TLDR should learn to drop: a System-2 model's shortest correct sample has no re-check, its
+greedy one has three. A re-check restates rather than recomputes the steps: a tiny model recomputing them
+again and again compounds its own slips (measured: 52% greedy dev accuracy after 1,500 steps), and the
+answer it boxes is the last pass's.
 
 Rows follow the `traces` contract, so teacher data flows through `verify`, `profile`, `select` and `mix` like
 any model's. `prompt` holds the user message (there is no engine, hence no rendered template); `mix` rebuilds
