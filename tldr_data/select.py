@@ -3,7 +3,8 @@
 The paper keeps, per problem, the shortest correct sample (`shortest-correct`); `all-correct` keeps every
 distinct correct one. Each dropped row gets exactly one reason, the first that applies, in the order of
 REASONS. Ties for the shortest are broken by token count, then characters, then the text itself, so the
-choice does not depend on input order.
+choice does not depend on input order; nor does the output's row order (problem, sample, text), which `mix`
+keys its seeded draw on: generate's shards are named at random, so the same traces can arrive in any order.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ SELECT f.* EXCLUDE (_row, _first_reason),
         WHEN {not_shortest} THEN 'not_shortest'
     END) AS drop_reason
 FROM filtered f LEFT JOIN ranked r USING (_row)
-ORDER BY f._row
+ORDER BY f.problem_id, f.sample_idx, f.completion, f._row
 """
 
 
