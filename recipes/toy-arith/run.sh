@@ -21,8 +21,7 @@ for key, value in profiles[sys.argv[2]].items():
 PY
 )"
 rm -rf "$OUT" && mkdir -p "$OUT"
-# datasets caches a folder by its name: a private cache keeps another run's mix/system1 from being served.
-export TOKENIZERS_PARALLELISM=false HF_DATASETS_CACHE=$OUT/.cache/datasets
+export TOKENIZERS_PARALLELISM=false
 started=$SECONDS
 step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }
 between() { echo "difficulty BETWEEN ${1%-*} AND ${1#*-}"; }  # "2-3" -> an SQL condition on the level
