@@ -39,7 +39,7 @@ def test_synth_writes_levels(tmp_path: Path) -> None:
 def test_synth_json_and_exclude(tmp_path: Path) -> None:
     train, dev = tmp_path / "train.parquet", tmp_path / "dev.parquet"
     runner = CliRunner()
-    base = ["--levels", "1-2", "--per-level", "50", "--seed", "1"]
+    base = ["--levels", "1-2", "--per-level", "30", "--seed", "1"]
     assert runner.invoke(cli, ["synth", "-o", str(train), *base], catch_exceptions=False).exit_code == 0
     result = runner.invoke(
         cli,
@@ -48,7 +48,7 @@ def test_synth_json_and_exclude(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (summary["rows"], summary["excluded_questions"], summary["split"]) == (100, 100, "dev")
+    assert (summary["rows"], summary["excluded_questions"], summary["split"]) == (60, 60, "dev")
     train_q = set(pq.read_table(train).column("question").to_pylist())
     assert not train_q & set(pq.read_table(dev).column("question").to_pylist())
 
@@ -59,7 +59,7 @@ def test_synth_json_and_exclude(tmp_path: Path) -> None:
         (["--levels", "1-x"], "Error: --levels '1-x': expected levels like 1-6 or 1,3,5"),
         (["--levels", "0-2"], "Error: --levels '0-2': levels start at 1"),
         (["--per-level", "0"], "Error: --per-level must be at least 1, got 0"),
-        (["--levels", "1", "--per-level", "500"], "Error: level 1 has only 162 distinct questions left"),
+        (["--levels", "1", "--per-level", "500"], "Error: level 1 has only 81 distinct questions left"),
         (["--exclude", "absent.parquet"], "Error: absent.parquet: no such file or folder"),
     ],
 )

@@ -95,7 +95,7 @@ def tldr_world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     from tldr_train.tiny import build_tiny
 
     root = tmp_path_factory.mktemp("world")
-    level1 = make_problems([1], 162, seed=0)
+    level1 = make_problems([1], 81, seed=0)
     answers = level1["answer"].to_pylist()
     fives = [i for i, a in enumerate(answers) if a == "5"][:2]
     sevens = [i for i, a in enumerate(answers) if a == "7"][:6]
