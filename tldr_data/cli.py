@@ -137,14 +137,14 @@ def synth(
 ) -> None:
     """Generate the built-in arithmetic world: +/- chains that get harder with the level.
 
-    Level L has L+1 operands, single-digit up to level 2 and two-digit above (`What is 47 + 18 - 35?`);
-    difficulty = level, source = synth-arith. The same seed gives the same rows; --exclude keeps splits
-    disjoint.
+    Level L has L+1 single-digit operands, drawn so that every running result stays a digit
+    (`What is 3 + 5 - 2 - 4?`); difficulty = level, source = synth-arith. Level L has 9^(L+1) questions
+    (level 1: 81). The same seed gives the same rows; --exclude keeps splits disjoint.
 
     \b
     Example:
-      tldr-data synth -o train.parquet --levels 1-6 --per-level 200 --seed 1
-      tldr-data synth -o dev.parquet --levels 1-6 --per-level 50 --seed 2 --split dev --exclude train.parquet
+      tldr-data synth -o train.parquet --levels 2-6 --per-level 200 --seed 1
+      tldr-data synth -o dev.parquet --levels 2-6 --per-level 50 --seed 2 --split dev --exclude train.parquet
 
     \b
     Output contract: problems (problem_id, source, question, answer, difficulty, split).
