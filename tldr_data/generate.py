@@ -1,6 +1,7 @@
 """Sample System-1 / System-2 traces: `problems` in, a folder of `traces` Parquet shards out.
 
 Resumable by construction: every batch of work becomes one shard, renamed into place only when complete, and
+named after the input row of its first problem, so a folder lists its shards in the same order on every run.
 `generate.json` records the model and settings the folder holds. A re-run (even after kill -9) reads the
 shards, skips every (problem_id, sample_idx) already there for the same model and settings, and generates
 the rest.
@@ -84,7 +85,7 @@ def generate(
     engine_factory = _backend_factory(
         backend, str(model), tensor_parallel_size, base_url, api_key, concurrency, backend_options
     )
-    problems = _read_problems(input, limit, part)
+    problems, positions = _read_problems(input, limit, part)
     out = Path(output)
     manifest = _check_output(out, identity, allow_mixed)
     done = _done(out, identity)
@@ -125,7 +126,18 @@ def generate(
     write_json({"configs": manifest + ([identity] if identity not in manifest else [])}, out / MANIFEST)
     try:
         stats = _run(
-            engine, tok, problems, prompts, todo, sampling, seed, identity, out, batch_size, progress
+            engine,
+            tok,
+            problems,
+            positions,
+            prompts,
+            todo,
+            sampling,
+            seed,
+            identity,
+            out,
+            batch_size,
+            progress,
         )
     finally:
         if owned:
@@ -180,7 +192,8 @@ def _backend_factory(backend, model, tensor_parallel_size, base_url, api_key, co
     return lambda: (cls(model, options), True)
 
 
-def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> pa.Table:
+def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> tuple[pa.Table, list[int]]:
+    """The problems this process samples, and each one's row number in the whole input (names shards)."""
     paths = [input] if isinstance(input, str | os.PathLike) else list(input)
     con = duck.connect()
     table_expr = duck.scan(paths)
@@ -197,14 +210,15 @@ def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> pa
     repeated = [pid for pid, count in Counter(ids).items() if count > 1]
     if repeated:
         raise InputError(f"{paths[0]}: problem_id {repeated[0]!r} appears more than once; ids must be unique")
+    positions = list(range(table.num_rows))
     if part is not None:
-        keep = [i for i, pid in enumerate(ids) if _hash(pid) % part[1] == part[0]]
-        table = table.take(keep)
+        positions = [i for i, pid in enumerate(ids) if _hash(pid) % part[1] == part[0]]
+        table = table.take(positions)
     if limit is not None:
-        table = table.slice(0, limit)
+        table, positions = table.slice(0, limit), positions[:limit]
     if table.num_rows == 0:
         raise InputError(f"{paths[0]}: no problems to generate for")
-    return table
+    return table, positions
 
 
 def _check_output(out: Path, identity: dict, allow_mixed: bool) -> list[dict]:
@@ -262,7 +276,9 @@ def _load_tokenizer(name: str):
     return tok
 
 
-def _run(engine, tok, problems, prompts, todo, sampling, seed, identity, out, batch_size, progress) -> dict:
+def _run(
+    engine, tok, problems, positions, prompts, todo, sampling, seed, identity, out, batch_size, progress
+) -> dict:
     from tqdm import tqdm
 
     ids = problems.column("problem_id").to_pylist()
@@ -296,7 +312,9 @@ def _run(engine, tok, problems, prompts, todo, sampling, seed, identity, out, ba
             }
             for name, values in extra.items():
                 table = table.append_column(name, pa.array(values) if isinstance(values, list) else values)
-            write_parquet(conform(table, "traces"), out / f"part-{tag:08x}-{uuid.uuid4().hex[:12]}.parquet")
+            first_row, first_sample = positions[batch[0][0]], batch[0][1]
+            name = f"part-{tag:08x}-{first_row:09d}-{first_sample:05d}-{uuid.uuid4().hex[:12]}.parquet"
+            write_parquet(conform(table, "traces"), out / name)
             shards += 1
             written += len(batch)
             tokens += sum(counts)

@@ -177,6 +177,19 @@ def test_a_failing_engine_keeps_finished_shards_and_the_rerun_completes(
     assert read(out) == read(reference)
 
 
+def test_shards_list_in_input_order_on_every_run(tiny_model, problems_path, tmp_path) -> None:
+    shuffled = tmp_path / "shuffled.parquet"
+    pq.write_table(pq.read_table(problems_path).take([3, 0, 5, 1, 4, 2]), shuffled)
+    first, resumed = tmp_path / "first", tmp_path / "resumed"
+    generate(str(tiny_model), shuffled, first, system="s", n=2, backend="fake", batch_size=3)
+    generate(str(tiny_model), shuffled, resumed, system="s", n=2, backend="fake", batch_size=4, limit=1)
+    generate(str(tiny_model), shuffled, resumed, system="s", n=2, backend="fake", batch_size=4)
+    expected = [(f"p{i}", s) for i in (3, 0, 5, 1, 4, 2) for s in range(2)]
+    for folder in (first, resumed):
+        rows = pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("*.parquet"))]).to_pylist()
+        assert [(r["problem_id"], r["sample_idx"]) for r in rows] == expected
+
+
 def test_parts_fill_one_folder(tiny_model, problems_path, tmp_path) -> None:
     out = tmp_path / "traces"
     sizes = [
