@@ -19,7 +19,7 @@ setup:
     {{py}} -m pip uninstall -q -y torchvision torchaudio torchcodec || true
     touch {{venv}}/.installed
 
-# Run the embedded default job: TLDR end to end on a toy world (PROFILE: cpu ~15 min on 2 cores, gpu, smoke)
+# Run the embedded default job: TLDR end to end on a toy world (PROFILE: cpu, about 10 min on 2 cores; smoke, a few minutes)
 demo PROFILE="cpu": setup
     PATH="$PWD/{{venv}}/bin:$PATH" bash recipes/toy-arith/run.sh {{PROFILE}}
 

@@ -2,21 +2,30 @@
 # TLDR end to end on a laptop CPU: a synthetic world, scripted teachers, two tiny models trained from scratch,
 # their pools, TLDR rounds against the static 1:1 mixture, and a held-out comparison of all four models.
 #
-#   bash recipes/toy-arith/run.sh [PROFILE]      # PROFILE: cpu (default), gpu or smoke; see config.yaml
+#   bash recipes/toy-arith/run.sh [PROFILE] [KEY=VALUE ...]   # PROFILE: cpu (default) or smoke; see config.yaml
+#   bash recipes/toy-arith/run.sh cpu round_seed=1 out=runs/toy-arith-r1   # any knob, overridden for one run
 #
 # Every stage is a `tldr-data` / `tldr-train` command; every file lands under the profile's `out` folder.
 set -euo pipefail
 PROFILE=${1:-cpu}
+shift $(( $# > 0 ? 1 : 0 ))
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON=${PYTHON:-python}
 
 # The profile's knobs become shell variables (levels -> LEVELS, ...).
-eval "$("$PYTHON" - "$HERE/config.yaml" "$PROFILE" <<'PY'
+eval "$("$PYTHON" - "$HERE/config.yaml" "$PROFILE" "$@" <<'PY'
 import shlex, sys, yaml
-profiles = yaml.safe_load(open(sys.argv[1]))
-if sys.argv[2] not in profiles:
-    sys.exit(f"run.sh: no profile {sys.argv[2]!r} in {sys.argv[1]}; choose one of {', '.join(profiles)}")
-for key, value in profiles[sys.argv[2]].items():
+path, name, overrides = sys.argv[1], sys.argv[2], sys.argv[3:]
+profiles = yaml.safe_load(open(path))
+if name not in profiles:
+    sys.exit(f"run.sh: no profile {name!r} in {path}; choose one of {', '.join(profiles)}")
+knobs = profiles[name]
+for override in overrides:
+    key, sep, value = override.partition("=")
+    if not sep or key not in knobs:
+        sys.exit(f"run.sh: {override!r} is not KEY=VALUE with a KEY of {path}'s {name} profile")
+    knobs[key] = value
+for key, value in knobs.items():
     print(f"{key.upper()}={shlex.quote(str(value))}")
 PY
 )"
@@ -27,7 +36,7 @@ step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }
 between() { echo "difficulty BETWEEN ${1%-*} AND ${1#*-}"; }  # "2-3" -> an SQL condition on the level
 levels_in() { echo $(( ${1#*-} - ${1%-*} + 1 )); }
 P=$OUT/problems
-GREEDY=(--backend transformers --temperature 0 --max-tokens "$MAX_TOKENS" --seed "$SEED")
+GREEDY=(--backend transformers --temperature 0 --max-tokens "$MAX_TOKENS")
 
 step "1. The world: digit chains on levels $LEVELS (level L: L+1 operands), in disjoint splits"
 tldr-data synth -o "$P/train.parquet" --levels "$LEVELS" --per-level "$TRAIN_PER_LEVEL" --seed "$SEED"
@@ -72,7 +81,7 @@ done
 
 step "6. Sample both models on fresh problems, verify, profile, and select the two pools"
 tldr-data generate -m "$OUT/models/system1" -i "$P/pool-easy.parquet" -o "$OUT/traces/system1" --system system1 \
-    "${GREEDY[@]}" -O batch_size="$GEN_BATCH"
+    "${GREEDY[@]}" --seed "$SEED" -O batch_size="$GEN_BATCH"
 tldr-data generate -m "$OUT/models/system2" -i "$P/pool-hard.parquet" -o "$OUT/traces/system2" --system system2 \
     --backend transformers -n "$POOL_SAMPLES" --temperature "$POOL_TEMPERATURE" --top-p "$POOL_TOP_P" \
     --max-tokens "$MAX_TOKENS" --seed "$SEED" -O batch_size="$GEN_BATCH"
@@ -90,8 +99,8 @@ step "7. TLDR: reference points on dev, then $ROUNDS rounds of $ROUND_STEPS step
 for mode in tldr constant; do
     tldr-train refs --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
-        -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --steps "$ROUND_STEPS" \
-        --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" --max-length "$MAX_LENGTH"
+        -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$ROUND_SEED" \
+        --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" --max-length "$MAX_LENGTH"
     tldr-train run --run "$OUT/$mode" --rounds "$ROUNDS"
 done
 tldr-train select --run "$OUT/tldr"
@@ -102,7 +111,7 @@ static_ckpt=$OUT/constant/round-$(printf %03d $((ROUNDS - 1)))/ckpt
 mkdir -p "$OUT/eval"
 for pair in "system1=$OUT/models/system1" "system2=$OUT/models/system2" "static=$static_ckpt" "tldr=$tldr_ckpt"; do
     name=${pair%%=*}
-    tldr-train eval -m "${pair#*=}" --bench "$P/test.parquet" "${GREEDY[@]}" -o "$OUT/eval/$name" --json \
+    tldr-train eval -m "${pair#*=}" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" -o "$OUT/eval/$name" --json \
         > "$OUT/eval/$name.json"
 done
 

@@ -20,7 +20,7 @@ def test_smoke_profile_writes_the_report(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env["PYTHON"] = sys.executable
     result = subprocess.run(
-        ["bash", str(REPO / "recipes" / "toy-arith" / "run.sh"), "smoke"],
+        ["bash", str(REPO / "recipes" / "toy-arith" / "run.sh"), "smoke", "out=runs/my-smoke"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -28,7 +28,7 @@ def test_smoke_profile_writes_the_report(tmp_path: Path) -> None:
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    out = tmp_path / "runs" / "toy-arith-smoke"
+    out = tmp_path / "runs" / "my-smoke"
     for name in ("report.md", "report.json", "pareto.png"):
         assert (out / name).stat().st_size > 0, name
     report = json.loads((out / "report.json").read_text())
@@ -44,10 +44,18 @@ def test_smoke_profile_writes_the_report(tmp_path: Path) -> None:
     assert "1. The world" in result.stdout
 
 
-def test_unknown_profile_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["laptop"], "no profile 'laptop'"),
+        (["cpu", "hiddn=32"], "'hiddn=32' is not KEY=VALUE with a KEY of"),
+        (["cpu", "hidden"], "'hidden' is not KEY=VALUE"),
+    ],
+)
+def test_unknown_profile_or_knob_is_refused(tmp_path: Path, args: list[str], message: str) -> None:
     env = {**os.environ, "PYTHON": sys.executable}
     result = subprocess.run(
-        ["bash", str(REPO / "recipes" / "toy-arith" / "run.sh"), "laptop"],
+        ["bash", str(REPO / "recipes" / "toy-arith" / "run.sh"), *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -55,5 +63,5 @@ def test_unknown_profile_is_refused(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode != 0
-    assert "no profile 'laptop'" in result.stderr
+    assert message in result.stderr
     assert not (tmp_path / "runs").exists()
