@@ -19,7 +19,7 @@ setup:
     {{py}} -m pip uninstall -q -y torchvision torchaudio torchcodec || true
     touch {{venv}}/.installed
 
-# Run the embedded default job: TLDR end to end on a toy world (PROFILE: cpu, about 10 min on 2 cores; smoke, a few minutes)
+# Run the embedded default job: TLDR end to end on a toy world (PROFILE: cpu ~10 min on 2 cores, or smoke)
 demo PROFILE="cpu": setup
     PATH="$PWD/{{venv}}/bin:$PATH" bash recipes/toy-arith/run.sh {{PROFILE}}
 

@@ -4,7 +4,8 @@ The paper keeps, per problem, the shortest correct sample (`shortest-correct`); 
 distinct correct one. Each dropped row gets exactly one reason, the first that applies, in the order of
 REASONS. Ties for the shortest are broken by token count, then characters, then the text itself, so the
 choice does not depend on input order; nor does the output's row order (problem, sample, text), which `mix`
-keys its seeded draw on: generate's shards are named at random, so the same traces can arrive in any order.
+keys its seeded draw on: the same traces can arrive in another order (other batch sizes, a resumed run,
+`--part` folders, files listed differently).
 """
 
 from __future__ import annotations

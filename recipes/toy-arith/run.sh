@@ -100,7 +100,8 @@ for mode in tldr constant; do
     tldr-train refs --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
         -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$ROUND_SEED" \
-        --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" --max-length "$MAX_LENGTH"
+        --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
+        --max-length "$MAX_LENGTH"
     tldr-train run --run "$OUT/$mode" --rounds "$ROUNDS"
 done
 tldr-train select --run "$OUT/tldr"
@@ -111,8 +112,8 @@ static_ckpt=$OUT/constant/round-$(printf %03d $((ROUNDS - 1)))/ckpt
 mkdir -p "$OUT/eval"
 for pair in "system1=$OUT/models/system1" "system2=$OUT/models/system2" "static=$static_ckpt" "tldr=$tldr_ckpt"; do
     name=${pair%%=*}
-    tldr-train eval -m "${pair#*=}" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" -o "$OUT/eval/$name" --json \
-        > "$OUT/eval/$name.json"
+    tldr-train eval -m "${pair#*=}" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" \
+        -o "$OUT/eval/$name" --json > "$OUT/eval/$name.json"
 done
 
 step "9. Report: $OUT/report.md, $OUT/report.json, $OUT/pareto.png"
