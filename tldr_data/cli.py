@@ -113,7 +113,7 @@ def problems(
 
 @cli.command()
 @output_option("Output `problems` Parquet file")
-@click.option("--levels", default="1-6", help="Levels to generate: a range (1-6) or a list (1,3,5)")
+@click.option("--levels", default="1-3", help="Levels to generate: a range (1-3) or a list (1,3)")
 @click.option("--per-level", type=int, default=100, help="Problems per level")
 @seed_option
 @click.option("--split", default="train", help="Split of every row")
@@ -135,16 +135,17 @@ def synth(
     overwrite: bool,
     as_json: bool,
 ) -> None:
-    """Generate the built-in arithmetic world: +/- chains that get harder with the level.
+    """Generate the built-in arithmetic world, where a copying shortcut is right on easy problems only.
 
-    Level L has L+1 single-digit operands, drawn so that every running result stays a digit
-    (`What is 3 + 5 - 2 - 4?`); difficulty = level, source = synth-arith. Level L has 9^(L+1) questions
-    (level 1: 81). The same seed gives the same rows; --exclude keeps splits disjoint.
+    Every question is a digit and two pairs of single-digit +/- steps, every running result a digit
+    (`What is 7 + 2 - 2 - 4 + 4?`). Level 1: both pairs cancel, so the answer is the first number;
+    level 2: one pair does not; level 3: neither does (729, 11,664 and 46,656 questions). difficulty =
+    level, source = synth-arith. The same seed gives the same rows; --exclude keeps splits disjoint.
 
     \b
     Example:
-      tldr-data synth -o train.parquet --levels 2-6 --per-level 200 --seed 1
-      tldr-data synth -o dev.parquet --levels 2-6 --per-level 50 --seed 2 --split dev --exclude train.parquet
+      tldr-data synth -o train.parquet --levels 1-3 --per-level 200 --seed 1
+      tldr-data synth -o dev.parquet --levels 1-3 --per-level 50 --seed 2 --split dev --exclude train.parquet
 
     \b
     Output contract: problems (problem_id, source, question, answer, difficulty, split).
@@ -714,8 +715,9 @@ def backends_command(as_json: bool) -> None:
 def teach_command(input_path: str, output: str, as_json: bool, **options) -> None:
     """Write scripted System-1 / System-2 teacher traces for synth problems.
 
-    Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher answers at once; the
-    System-2 teacher works step by step and re-checks itself 0..--max-rechecks times. Run `verify
+    Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher takes the shortcut
+    (the pairs cancel: the first number), right on level 1 only; the System-2 teacher works step by step
+    and re-checks itself 0..--max-rechecks times. Run `verify
     --tokenizer MODEL` on the result to count tokens, then `mix` to make SFT data for tiny models.
 
     \b

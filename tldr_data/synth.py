@@ -1,20 +1,29 @@
-"""A built-in synthetic arithmetic world: +/- chains of digits whose difficulty grows with the level.
+"""A built-in synthetic arithmetic world in which a cheap shortcut is right on easy problems only.
 
-Level L has L + 1 single-digit operands (1-9) joined by `+`/`-`, drawn so that every running result stays a
-digit (0-9): `What is 3 + 5 - 2 - 4 + 7?` (8, 6, 2, 9). Each step of working it out is one fact of a small
-table, so a tiny model learns to work step by step from a few thousand traces on a CPU, while answering
-directly means composing L facts at once, which it cannot do for long chains. Measured with a 174k-parameter
-Qwen2 (hidden 64, 2 layers) trained 1,500 steps of batch 32: step by step 100% on every level 1-6, direct
-answers far below (see recipes/toy-arith). The earlier world (two-digit operands above level 2, unbounded
-totals) needed about 3,000 steps of batch 128 on a 1M-parameter model on a GPU, and stayed under 25% on
-levels 3-6 after 1,500 steps of batch 32 on a 600k-parameter one.
+Every question has the same shape: a first digit, then `PAIRS` pairs of `+`/`-` steps on single-digit
+operands (1-9), drawn so that every running result stays a digit: `What is 7 + 2 - 2 - 4 + 4?`. A pair
+*cancels* when its second step undoes its first (`+ 2 - 2`). The level counts the pairs that do not cancel,
+plus one:
 
-Questions are canonical (`What is 3 + 5 - 2?`) so that `parse_expression` and `running_steps` can script
+- level 1 (easy): every pair cancels, so the answer is the first number. Copying it is a shortcut a tiny
+  model learns at once (the System-1 teacher's style).
+- levels 2 and up (hard): one or more pairs do not cancel (`What is 7 + 2 - 3 - 4 + 4?`, answer 6); the
+  shortcut's answer is wrong, and only working the steps out (the System-2 teacher's style) is right.
+
+All levels share one surface: the same template, the same number of operands, digits drawn the same way.
+Which style a question needs shows only in whether its pairs cancel, and a model that has not learned to
+check that picks a style by what its training data made likely: more short data, more shortcuts on hard
+questions. That is the length/accuracy trade-off TLDR's ratio manages. Measured with a 157k-parameter Qwen2
+(hidden 64, 2 layers; see recipes/toy-arith): one operation per line and copying are what such a model
+learns on a CPU budget, direct answers to several operations stay at chance.
+
+Questions are canonical (`What is 3 + 5 - 5?`) so that `parse_expression` and `running_steps` can script
 teacher traces from the question alone.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import re
@@ -36,16 +45,21 @@ _QUESTION = re.compile(r"^What is (\d+(?: [+-] \d+)*)\?$")
 
 DIGITS = range(10)  # every running result stays in here
 OPERANDS = range(1, 10)
-
-
-def operand_count(level: int) -> int:
-    """How many operands a question of a level has."""
-    return level + 1
+PAIRS = 2  # pairs of steps after the first number: 5 operands, 4 steps per question
+LEVELS = range(1, PAIRS + 2)  # level 1: every pair cancels; level PAIRS + 1: none does
+INVERSE = {"+": "-", "-": "+"}
 
 
 def capacity(level: int) -> int:
-    """How many distinct questions a level has: from any digit, exactly 9 steps keep a digit."""
-    return len(OPERANDS) * 9**level
+    """How many distinct questions a level has.
+
+    From any digit exactly 9 steps keep a digit, so a cancelling pair has 9 forms (its first step) and a
+    non-cancelling one 9 x 8 (any second step but the inverse).
+    """
+    if level not in LEVELS:
+        return 0
+    changed = level - 1
+    return len(OPERANDS) * math.comb(PAIRS, changed) * 72**changed * 9 ** (PAIRS - changed)
 
 
 def moves(total: int) -> list[tuple[str, int]]:
@@ -56,16 +70,16 @@ def moves(total: int) -> list[tuple[str, int]]:
 
 
 def parse_levels(text: str) -> list[int]:
-    """`1-6`, `1,3,5` or a mix (`1-3,6`) as a sorted list of distinct levels >= 1."""
+    """`1-3`, `1,3` or a mix (`1,2-3`) as a sorted list of distinct levels >= 1."""
     levels: set[int] = set()
     for item in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
         if not match:
-            raise ConfigError(f"--levels '{text}': expected levels like 1-6 or 1,3,5")
+            raise ConfigError(f"--levels '{text}': expected levels like 1-3 or 1,3")
         first = int(match.group(1))
         last = int(match.group(2) or first)
         if first < 1 or last < first:
-            raise ConfigError(f"--levels '{text}': levels start at 1 and ranges go upwards (e.g. 1-6)")
+            raise ConfigError(f"--levels '{text}': levels start at 1 and ranges go upwards (e.g. 1-3)")
         levels.update(range(first, last + 1))
     return sorted(levels)
 
@@ -106,26 +120,45 @@ def evaluate(question: str) -> int:
 def level_of(question: str) -> int | None:
     """The level a question belongs to by its structure, or None when it fits no level."""
     try:
-        operands, _ = parse_expression(question)
+        operands, operators = parse_expression(question)
     except InputError:
         return None
-    level = len(operands) - 1
-    in_world = all(value in OPERANDS for value in operands) and all(
-        value in DIGITS for _, value in running_steps(question)
+    in_world = (
+        len(operands) == 2 * PAIRS + 1
+        and all(value in OPERANDS for value in operands)
+        and all(value in DIGITS for _, value in running_steps(question))
     )
-    return level if level >= 1 and in_world else None
+    if not in_world:
+        return None
+    steps = list(zip(operators, operands[1:], strict=True))
+    pairs = [steps[i : i + 2] for i in range(0, len(steps), 2)]
+    return 1 + sum(not _cancels(first, second) for first, second in pairs)
+
+
+def _cancels(first: tuple[str, int], second: tuple[str, int]) -> bool:
+    """Whether the second step undoes the first (`+ 2 - 2`)."""
+    return second == (INVERSE[first[0]], first[1])
 
 
 def _draw(rng: random.Random, level: int) -> str:
-    """A question step by step: each (operator, operand) uniform among the moves that keep a digit."""
+    """A question of a level: which pairs change the total is drawn first, then each step uniformly."""
     total = rng.choice(OPERANDS)
     operands, operators = [total], []
-    for _ in range(level):
-        op, value = rng.choice(moves(total))
-        total = total + value if op == "+" else total - value
-        operands.append(value)
-        operators.append(op)
+    changing = set(rng.sample(range(PAIRS), level - 1))
+    for pair in range(PAIRS):
+        first = rng.choice(moves(total))
+        seconds = [step for step in moves(_apply(total, first)) if not _cancels(first, step)]
+        second = rng.choice(seconds) if pair in changing else (INVERSE[first[0]], first[1])
+        for op, value in (first, second):
+            total = _apply(total, (op, value))
+            operands.append(value)
+            operators.append(op)
     return format_question(operands, operators)
+
+
+def _apply(total: int, step: tuple[str, int]) -> int:
+    op, value = step
+    return total + value if op == "+" else total - value
 
 
 def level_questions(level: int, per_level: int, seed: int, exclude: set[str]) -> list[str]:
@@ -158,8 +191,8 @@ def make_problems(
 ) -> pa.Table:
     """The synthetic `problems` table: `per_level` rows per level, ordered by level."""
     levels = sorted(set(levels))
-    if not levels or levels[0] < 1:
-        raise ConfigError(f"levels must be integers >= 1, got {levels}")
+    if not levels or any(level not in LEVELS for level in levels):
+        raise ConfigError(f"levels must be within {LEVELS[0]}-{LEVELS[-1]}, got {levels}")
     if per_level < 1:
         raise ConfigError(f"--per-level must be at least 1, got {per_level}")
     rows: dict[str, list] = {name: [] for name in PROBLEMS.names}

@@ -4,9 +4,11 @@ The paper distils from real System-1 and System-2 models; the toy world has none
 teachers to bootstrap tiny models trained on the spot. Both write the same compact steps (`3+5=8`, one running
 result per line, no spaces: digits and operators are one token each, so a step costs 5 tokens).
 
-The System-1 teacher jots the steps down in its scratchpad and answers, nothing else. It ends its thinking
-exactly as System-2 does, so a System-2 model fine-tuned on its answers changes what it writes, not how it
-stops (without the tags, fine-tuned models ran on past the last step).
+The System-1 teacher takes the world's shortcut: it notes that the pairs cancel and answers with the first
+number, whatever the question. That is right on level 1 (every pair cancels) and wrong on every harder level,
+like a System-1 model that answers hard problems as briefly as easy ones. It ends its thinking exactly as
+System-2 does, so a System-2 model fine-tuned on its answers changes what it writes, not how it stops
+(without the tags, fine-tuned models ran on past the last step).
 
 The System-2 teacher thinks first: an opener, the steps, then 0 to `max_rechecks` redundant re-checks with the
 hesitation phrases real long-CoT models use, each restating the whole chain with its result (`3+5-2=6`). That
@@ -40,6 +42,7 @@ from tldr_data.prompts import DEFAULT_INSTRUCTION
 from tldr_data.schema import conform, require_columns
 
 STYLES = ("system1", "system2")
+SHORTCUT = "The pairs cancel out."
 OPENERS = (
     "Let me work through this step by step.",
     "Let me compute it one step at a time.",
@@ -62,10 +65,9 @@ def steps(question: str) -> list[str]:
 
 
 def system1_completion(question: str) -> str:
-    """The System-1 teacher: the bare steps as a scratchpad, then the answer; no opener, no re-check."""
-    return "\n".join(
-        ["<think>", *steps(question), "</think>", f"So the answer is \\boxed{{{synth.evaluate(question)}}}."]
-    )
+    """The System-1 teacher: the shortcut (the first number), right only when every pair cancels."""
+    first = synth.parse_expression(question)[0][0]
+    return "\n".join(["<think>", SHORTCUT, "</think>", f"So the answer is \\boxed{{{first}}}."])
 
 
 def system2_completion(question: str, rechecks: int, rng: random.Random) -> str:

@@ -19,7 +19,7 @@ def test_synth_writes_levels(tmp_path: Path) -> None:
         "-o",
         str(out),
         "--levels",
-        "1,3,5",
+        "1,3",
         "--per-level",
         "10",
         "--seed",
@@ -29,10 +29,10 @@ def test_synth_writes_levels(tmp_path: Path) -> None:
     ]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("generated 30 problems (L1 10, L3 10, L5 10) in ")
+    assert result.stdout.startswith("generated 20 problems (L1 10, L3 10) in ")
     assert result.stdout.rstrip().endswith(f"-> {out}")
     table = pq.read_table(out)
-    assert sorted(set(table.column("difficulty").to_pylist())) == [1, 3, 5]
+    assert sorted(set(table.column("difficulty").to_pylist())) == [1, 3]
     assert set(table.column("split").to_pylist()) == {"test"}
 
 
@@ -56,10 +56,11 @@ def test_synth_json_and_exclude(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--levels", "1-x"], "Error: --levels '1-x': expected levels like 1-6 or 1,3,5"),
+        (["--levels", "1-x"], "Error: --levels '1-x': expected levels like 1-3 or 1,3"),
         (["--levels", "0-2"], "Error: --levels '0-2': levels start at 1"),
         (["--per-level", "0"], "Error: --per-level must be at least 1, got 0"),
-        (["--levels", "1", "--per-level", "500"], "Error: level 1 has only 81 distinct questions left"),
+        (["--levels", "1", "--per-level", "800"], "Error: level 1 has only 729 distinct questions left"),
+        (["--levels", "2-4"], "Error: levels must be within 1-3, got [2, 3, 4]"),
         (["--exclude", "absent.parquet"], "Error: absent.parquet: no such file or folder"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Scripted teacher traces: right answers, bounded redundancy, deterministic, usable by later stages."""
+"""Scripted teacher traces: System-2 always right, System-1 right on easy problems only, deterministic."""
 
 from __future__ import annotations
 
@@ -11,27 +11,36 @@ from tldr_data import synth
 from tldr_data.answers import extract_answer
 from tldr_data.cli import cli
 from tldr_data.schema import TRACES
-from tldr_data.teacher import RECHECKS, steps, system1_completion, teach
+from tldr_data.teacher import RECHECKS, SHORTCUT, steps, system1_completion, teach
 
 
 def make_problems(tmp_path, per_level: int = 4):
     path = tmp_path / "problems.parquet"
-    synth.synth(path, levels=[1, 2, 3, 4, 5, 6], per_level=per_level, seed=3)
+    synth.synth(path, levels=synth.LEVELS, per_level=per_level, seed=3)
     return path
 
 
-def test_both_teachers_box_the_right_answer(tmp_path) -> None:
-    problems = make_problems(tmp_path)
+def test_system2_is_always_right_system1_only_on_easy_problems(tmp_path) -> None:
+    problems = make_problems(tmp_path, per_level=8)
     for style in ("system1", "system2"):
         out = tmp_path / f"{style}.parquet"
         summary = teach(problems, out, style=style, samples=2, seed=1)
         table = pq.read_table(out)
         assert summary["rows"] == table.num_rows == 2 * 24
         assert table.schema.names[: len(TRACES.names)] == TRACES.names
-        for question, completion in zip(
-            table.column("question").to_pylist(), table.column("completion").to_pylist(), strict=True
+        right = {level: [] for level in synth.LEVELS}
+        for question, level, completion in zip(
+            table.column("question").to_pylist(),
+            table.column("difficulty").to_pylist(),
+            table.column("completion").to_pylist(),
+            strict=True,
         ):
-            assert extract_answer(completion) == str(synth.evaluate(question))
+            right[level].append(extract_answer(completion) == str(synth.evaluate(question)))
+        if style == "system2":
+            assert all(all(marks) for marks in right.values())
+        else:
+            # The shortcut holds where every pair cancels and fails where one does not.
+            assert all(right[1]) and not any(right[2])
 
 
 def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
@@ -51,10 +60,10 @@ def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
     assert set(passes) == {0, 1, 2}
 
 
-def test_steps_are_compact_and_system1_jots_them_down() -> None:
-    question = "What is 3 + 5 - 2 - 4?"
-    assert steps(question) == ["3+5=8", "8-2=6", "6-4=2"]
-    expected = "<think>\n3+5=8\n8-2=6\n6-4=2\n</think>\nSo the answer is \\boxed{2}."
+def test_steps_are_compact_and_system1_copies_the_first_number() -> None:
+    question = "What is 3 + 5 - 2 - 4 + 4?"
+    assert steps(question) == ["3+5=8", "8-2=6", "6-4=2", "2+4=6"]
+    expected = f"<think>\n{SHORTCUT}\n</think>\nSo the answer is \\boxed{{3}}."
     assert system1_completion(question) == expected
 
 
