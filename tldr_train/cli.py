@@ -328,7 +328,7 @@ def record_command(
 
 @cli.command("pick")
 @run_option
-@click.option("--tol", type=float, help="Accepted accuracy loss  [default: the run's, 0.3]")
+@click.option("--tol", type=float, help="Accepted accuracy loss  [default: the run's, set by init]")
 @json_option
 def pick_command(run_dir: str, tol: float | None, as_json: bool) -> None:
     """Pick the checkpoint the paper would choose.
