@@ -106,7 +106,7 @@ def update(
     `mode="constant"` is the static-mixture baseline: benefits are reported, the ratio does not move.
     """
     check_settings(eta=eta, c=c, mode=mode)
-    check_alpha(alpha_short)
+    check_alpha(alpha_short, mode)
     b_short, b_long = benefits(refs, acc, tokens)
     if mode == "constant":
         return Update(alpha_short, 1.0 - alpha_short, b_short, b_long)
@@ -133,9 +133,14 @@ def check_settings(*, eta: float, c: float, mode: str) -> None:
         raise ConfigError(f"mode={mode!r} is unknown; choose one of: {', '.join(MODES)}")
 
 
-def check_alpha(alpha_short: float) -> None:
-    """The short-pool weight must lie strictly inside (0, 1): its log and the long weight's log are taken."""
+def check_alpha(alpha_short: float, mode: str = "tldr") -> None:
+    """The TLDR rule's short-pool weight lies strictly inside (0, 1): the update takes its log.
+
+    A constant mixture takes no log, so it may hold one pool only (0 or 1, the ends of a static sweep).
+    """
     _require_finite("alpha_short", alpha_short)
+    if mode == "constant" and 0.0 <= alpha_short <= 1.0:
+        return
     if not 0.0 < alpha_short < 1.0:
         raise ConfigError(f"alpha_short={alpha_short} is outside (0, 1); both pools need a positive weight")
 

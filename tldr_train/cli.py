@@ -24,7 +24,7 @@ from tldr_data.clitools import (
 )
 from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, MODES
 from tldr_train.evaluate import Protocol
-from tldr_train.run import DEFAULT_ALPHA0, DEFAULT_TOL
+from tldr_train.run import DEFAULT_ALPHA0, DEFAULT_RATIOS, DEFAULT_TOL
 from tldr_train.training import Training
 
 
@@ -348,6 +348,88 @@ def pick_command(run_dir: str, tol: float | None, as_json: bool) -> None:
         f"{chosen['dev_tokens']:,.1f} tokens -> {chosen['checkpoint']}"
     )
     emit_summary(chosen, line, as_json)
+
+
+@cli.command("sweep")
+@run_option
+@click.option(
+    "--ratio",
+    "ratios",
+    multiple=True,
+    type=click.FloatRange(0.0, 1.0),
+    default=DEFAULT_RATIOS,
+    show_default=True,
+    help="Short-pool weight of one static mixture (repeatable)",
+)
+@click.option("--rounds", type=int, help="Rounds per ratio  [default: the run's, the same budget]")
+@click.option(
+    "--test", type=click.Path(), help="Held-out `problems` Parquet: measure the pick and each ratio"
+)
+@json_option
+def sweep_command(
+    run_dir: str, ratios: tuple[float, ...], rounds: int | None, test: str | None, as_json: bool
+) -> None:
+    """Train the static baseline at several ratios beside a run: did re-weighting pay off?
+
+    Each ratio is a constant-mode run in RUN/sweep/ratio-R with the run's references, pools, seed,
+    draws, protocol and training settings, and as many rounds (from the System-2 model). With --test,
+    the run's picked round and each ratio's last round are measured on the held-out set (kept in the
+    round's test/ folder). `report` then draws the static frontier with the run. Safe to kill and re-run.
+
+    \b
+    Example:
+      tldr-train sweep --run run/ --ratio 0 --ratio 0.5 --ratio 1 --test test.parquet
+    """
+    from tldr_train import sweep
+
+    events = []
+    for event in sweep.sweep(run_dir, ratios, rounds=rounds, test=test, progress=progress_enabled()):
+        events.append(event)
+        if not as_json:
+            click.echo(sweep.format_event(event))
+    summary = {"run": run_dir, "events": events, **sweep.frontier(run_dir)}
+    frontier = ", ".join(
+        f"{entry['ratio']:g}: {entry['dev_accuracy']:.3f} / {entry['dev_tokens']:,.1f}"
+        for entry in summary["static"]
+    )
+    emit_summary(
+        summary, f"static frontier on dev (accuracy / tokens) {frontier} -> {run_dir}/sweep", as_json
+    )
+
+
+@cli.command("compare")
+@click.option(
+    "--run", "runs", multiple=True, required=True, type=click.Path(), help="A swept run; one per round seed"
+)
+@click.option(
+    "--test",
+    "tests",
+    multiple=True,
+    callback=_named_paths,
+    metavar="NAME=EVAL.json",
+    help="Held-out result of a reference model (`tldr-train eval --json`), e.g. system2=eval.json",
+)
+@click.option("--hard-level", "hard_levels", multiple=True, type=int, help="A hard level (repeatable)")
+@json_option
+def compare_command(
+    runs: tuple[str, ...], tests: list[tuple[str, str]], hard_levels: tuple[int, ...], as_json: bool
+) -> None:
+    """Compare TLDR with each static ratio over round seeds: mean and spread on the test set.
+
+    Reads runs that `sweep --test` measured (the same world, one run per round seed). Every point is
+    test accuracy, mean tokens and accuracy on the --hard-level levels; static ratios are means over the
+    seeds with their spread, TLDR's pick is listed per seed. --json gives
+    {"NAME": P, ..., "static": [{"ratio": r, **P, "spread": ...}], "tldr": [{"round_seed", "round", **P}]}.
+
+    \b
+    Example:
+      tldr-train compare --run runs/seed-0 --run runs/seed-1 --test system2=eval/system2.json --hard-level 3
+    """
+    from tldr_train import report, sweep
+
+    summaries = {name: report.read_eval(path) for name, path in tests}
+    summary = sweep.compare(runs, summaries, hard_levels)
+    emit_summary(summary, sweep.render_compare(summary), as_json)
 
 
 @cli.command("eval")

@@ -148,6 +148,34 @@ def _metrics(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in METRICS}
 
 
+def held_out_point(summary: dict[str, Any], where: str) -> dict[str, Any]:
+    """Accuracy and mean tokens, overall and per level, of a one-benchmark `evaluate` summary from `where`."""
+    try:
+        benches = summary["benchmarks"]
+        ((bench, result),) = benches.items()
+        return {
+            "accuracy": result["accuracy"],
+            "tokens": result["mean_tokens"],
+            "model": summary["model"],
+            "benchmark": bench,
+            "levels": [
+                {
+                    "level": level["difficulty"],
+                    "n": level["n"],
+                    "accuracy": level["accuracy"],
+                    "tokens": level["mean_tokens"],
+                }
+                for level in result.get("levels", [])
+            ],
+        }
+    except (KeyError, TypeError, AttributeError) as err:
+        raise InputError(f"{where}: not a `tldr-train eval --json` output ({err})") from None
+    except ValueError:
+        raise InputError(
+            f"{where}: holds {len(benches)} benchmarks; evaluate one test set per file"
+        ) from None
+
+
 def render_table(summary: dict[str, Any]) -> str:
     """A Markdown table: one row per benchmark, then one per level."""
     lines = [

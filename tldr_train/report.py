@@ -10,7 +10,7 @@ from typing import Any
 
 from tldr_data.atomic import atomic_path
 from tldr_data.errors import InputError
-from tldr_train import run
+from tldr_train import evaluate, run, sweep
 from tldr_train.pick import choose
 
 ROUND_KEYS = (
@@ -34,11 +34,17 @@ def report(
 
     `tests` names `tldr-train eval --json` outputs (e.g. {"system1": "eval/system1.json"}): each becomes a
     `test` entry, so the held-out numbers of every compared model sit beside the run that produced them.
+    Where `tldr-train sweep` ran beside the run, `sweep` holds the static frontier (sweep.frontier), and its
+    test measurements join `test` as `static R` and `tldr`.
     """
     state = run.load(run_dir)
     refs = state.references
     tol = state.tol if tol is None else tol
     chosen = choose(state.history, refs.a_long, tol)
+    test = {name: held_out_point(path) for name, path in (tests or {}).items()}
+    frontier = sweep.frontier(run_dir) if run.swept_ratios(run_dir) else None
+    if frontier is not None:
+        test |= sweep.test_points(frontier)
     return {
         "run": str(run_dir),
         "references": {
@@ -55,30 +61,22 @@ def report(
         "protocol": state.config["protocol"],
         "rounds": [{key: entry.get(key) for key in ROUND_KEYS} for entry in state.history],
         "selected_round": None if chosen is None else chosen["round"],
-        **({"test": {name: held_out_point(path) for name, path in tests.items()}} if tests else {}),
+        **({"sweep": frontier} if frontier is not None else {}),
+        **({"test": test} if test else {}),
     }
+
+
+def read_eval(path: str | os.PathLike) -> dict[str, Any]:
+    """A `tldr-train eval --json` file's summary; an unreadable file is an input error naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise InputError(f"--test {path}: not a `tldr-train eval --json` output ({err})") from None
 
 
 def held_out_point(path: str | os.PathLike) -> dict[str, Any]:
     """Accuracy and mean tokens (overall and per level) of a one-benchmark `tldr-train eval --json` file."""
-    try:
-        summary = json.loads(Path(path).read_text())
-        benches = summary["benchmarks"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"--test {path}: not a `tldr-train eval --json` output ({err})") from None
-    if len(benches) != 1:
-        raise InputError(f"--test {path}: holds {len(benches)} benchmarks; evaluate one test set per file")
-    ((bench, result),) = benches.items()
-    return {
-        "accuracy": result["accuracy"],
-        "tokens": result["mean_tokens"],
-        "model": summary["model"],
-        "benchmark": bench,
-        "levels": [
-            {"level": level["difficulty"], "accuracy": level["accuracy"], "tokens": level["mean_tokens"]}
-            for level in result.get("levels", [])
-        ],
-    }
+    return evaluate.held_out_point(read_eval(path), f"--test {path}")
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
@@ -103,9 +101,29 @@ def render_markdown(summary: dict[str, Any]) -> str:
         )
     selected = summary["selected_round"]
     lines += ["", f"selected: round {selected}" if selected is not None else "no round reaches the floor"]
+    if summary.get("sweep"):
+        lines += ["", *render_frontier(summary["sweep"])]
     if summary.get("test"):
         lines += ["", *render_test(summary["test"])]
     return "\n".join(lines)
+
+
+def render_frontier(frontier: dict[str, Any]) -> list[str]:
+    """The static frontier (each ratio's last round) beside the run's pick, on dev and on test."""
+    lines = [
+        "## Static frontier (each ratio's last round) and the picked TLDR round",
+        "",
+        "| model | dev accuracy | dev tokens | test accuracy | test tokens |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    rows = [(f"static {entry['ratio']:g}", entry) for entry in frontier["static"]]
+    if frontier["tldr"] is not None:
+        rows.append((f"TLDR (round {frontier['tldr']['round']})", frontier["tldr"]))
+    for name, entry in rows:
+        test = entry["test"]
+        held = "- | -" if test is None else f"{test['accuracy']:.3f} | {test['tokens']:,.1f}"
+        lines.append(f"| {name} | {entry['dev_accuracy']:.3f} | {entry['dev_tokens']:,.1f} | {held} |")
+    return lines
 
 
 def render_test(test: dict[str, Any]) -> list[str]:
@@ -132,7 +150,8 @@ def render_test(test: dict[str, Any]) -> list[str]:
 
 
 def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Two panels: dev accuracy against dev tokens (references and rounds), and alpha_short over rounds."""
+    """Dev accuracy against dev tokens (references, rounds, the static frontier), alpha_short over rounds and,
+    with test points, held-out accuracy against tokens (the static frontier as a line)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -152,6 +171,9 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
         pareto.plot(tokens, accuracy, "o-", color="tab:gray", alpha=0.6, label="rounds")
         for entry in rounds:
             pareto.annotate(str(entry["round"]), (entry["dev_tokens"], entry["dev_accuracy"]), fontsize=8)
+    frontier = summary.get("sweep")
+    if frontier:
+        _frontier_line(pareto, [(e["ratio"], e["dev_tokens"], e["dev_accuracy"]) for e in frontier["static"]])
     pareto.axhline(summary["accuracy_floor"], linestyle=":", color="tab:red", label="accuracy floor")
     if summary["selected_round"] is not None:
         chosen = next(entry for entry in rounds if entry["round"] == summary["selected_round"])
@@ -174,6 +196,11 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
     ratio.set(xlabel="round", ylabel="alpha_short (short-pool weight)", ylim=(0, 1), title="mixture ratio")
     if test:
         held_out = axes[2]
+        if frontier:
+            measured = [e for e in frontier["static"] if e["test"]]
+            _frontier_line(
+                held_out, [(e["ratio"], e["test"]["tokens"], e["test"]["accuracy"]) for e in measured]
+            )
         for name, point in test.items():
             held_out.scatter(point["tokens"], point["accuracy"], s=70, label=name)
             held_out.annotate(name, (point["tokens"], point["accuracy"]), fontsize=8)
@@ -185,3 +212,12 @@ def plot(summary: dict[str, Any], path: str | os.PathLike) -> Path:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
     return target
+
+
+def _frontier_line(axes, points: list[tuple[float, float, float]]) -> None:
+    """The static ratios as one line of (tokens, accuracy) points, each labelled with its ratio."""
+    if not points:
+        return
+    axes.plot([p[1] for p in points], [p[2] for p in points], "s--", color="tab:green", label="static ratios")
+    for ratio, tokens, accuracy in points:
+        axes.annotate(f"{ratio:g}", (tokens, accuracy), fontsize=8, color="tab:green")

@@ -7,6 +7,10 @@ A TLDR run is one folder:
     RUN/round-NNN/mix/       the round's mixture (tldr-data mix's folder)
     RUN/round-NNN/ckpt/      the round's checkpoint (tldr-train sft's folder)
     RUN/round-NNN/dev/       the round's dev measurement (traces/ + verified.parquet)
+    RUN/round-NNN/test/      the round's held-out measurement, where `sweep --test` took one
+                             (`tldr-train eval`'s folder; its done-marker holds eval's summary)
+    RUN/sweep/ratio-R/       the static baseline at short-pool weight R beside the run (sweep.py),
+                             itself a run folder in this layout
 
 Every stage output above is finished when its done-marker (tldr_data.done, `<output>.done.json`) exists.
 `refs`, `rounds`, `pick` and `report` import this module, not each other. State layout, version 1:
@@ -42,9 +46,11 @@ from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References, Update, check_al
 VERSION = 1
 STATE = "state.json"
 REFS = "refs"
-MIX, CKPT, DEV = "mix", "ckpt", "dev"
+SWEEP = "sweep"
+MIX, CKPT, DEV, TEST = "mix", "ckpt", "dev", "test"
 DEFAULT_TOL = 0.3
 DEFAULT_ALPHA0 = 0.5
+DEFAULT_RATIOS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the static sweep's short-pool weights
 
 
 def check_tol(tol: float, name: str = "tol") -> None:
@@ -70,7 +76,7 @@ class RunState:
 
     def __post_init__(self) -> None:
         check_settings(eta=self.eta, c=self.c, mode=self.mode)
-        check_alpha(self.alpha0)
+        check_alpha(self.alpha0, self.mode)
         check_tol(self.tol)
 
     @property
@@ -185,6 +191,19 @@ class RunState:
 def round_folder(run: str | os.PathLike, number: int) -> Path:
     """`RUN/round-NNN`: where round `number` keeps its mixture, checkpoint and dev measurement."""
     return Path(run) / f"round-{number:03d}"
+
+
+def ratio_folder(run: str | os.PathLike, ratio: float) -> Path:
+    """`RUN/sweep/ratio-R`: the static run at short-pool weight `ratio` (`ratio-0.25`, `ratio-1`)."""
+    return Path(run) / SWEEP / f"ratio-{ratio:g}"
+
+
+def swept_ratios(run: str | os.PathLike) -> list[float]:
+    """The ratios of the static runs beside `run`, ascending."""
+    folders = (Path(run) / SWEEP).glob("ratio-*")
+    return sorted(
+        float(folder.name.removeprefix("ratio-")) for folder in folders if (folder / STATE).is_file()
+    )
 
 
 def load(run: str | os.PathLike) -> RunState:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # TLDR end to end on a laptop CPU: a synthetic world, scripted teachers, two tiny models trained from scratch,
-# their pools, TLDR rounds against the static 1:1 mixture, and a held-out comparison of all four models.
+# their pools, TLDR rounds over one or more round seeds against the static mixture at one or more ratios, and
+# a held-out comparison of them all.
 #
-#   bash recipes/toy-arith/run.sh [PROFILE] [KEY=VALUE ...]   # PROFILE: cpu (default) or smoke; see config.yaml
-#   bash recipes/toy-arith/run.sh cpu round_seed=1 out=runs/toy-arith-r1   # any knob, overridden for one run
+#   bash recipes/toy-arith/run.sh [PROFILE] [KEY=VALUE ...]   # PROFILE: cpu (default), sweep or smoke
+#   bash recipes/toy-arith/run.sh cpu round_seeds="1 2" out=runs/toy-arith-r12   # any knob, for one run
 #
 # Every stage is a `tldr-data` / `tldr-train` command; every file lands under the profile's `out` folder.
 set -euo pipefail
@@ -38,7 +39,7 @@ levels_in() { echo $(( ${1#*-} - ${1%-*} + 1 )); }
 P=$OUT/problems
 GREEDY=(--backend transformers --temperature 0 --max-tokens "$MAX_TOKENS")
 
-step "1. The world: digit chains on levels $LEVELS (level L: L+1 operands), in disjoint splits"
+step "1. The world: a digit and two +/- pairs; level 1: both pairs cancel, levels 2-3: one or none does"
 tldr-data synth -o "$P/train.parquet" --levels "$LEVELS" --per-level "$TRAIN_PER_LEVEL" --seed "$SEED"
 tldr-data synth -o "$P/test.parquet" --levels "$LEVELS" --per-level "$TEST_PER_LEVEL" --seed $((SEED + 1)) \
     --split test --exclude "$P/train.parquet"
@@ -50,7 +51,7 @@ tldr-data synth -o "$P/pool-easy.parquet" --levels "$EASY_LEVELS" --per-level "$
 tldr-data synth -o "$P/pool-hard.parquet" --levels "$HARD_LEVELS" --per-level "$POOL_HARD_PER_LEVEL" \
     --seed $((SEED + 4)) --split pool --exclude "$P/train.parquet" --exclude "$P/test.parquet" --exclude "$P/dev.parquet"
 
-step "2. Scripted teachers: System-1 jots the steps down; System-2 thinks, then re-checks 0-$MAX_RECHECKS times"
+step "2. Scripted teachers: System-1 copies the first number; System-2 works the steps, re-checks 0-$MAX_RECHECKS times"
 tldr-data teach -i "$P/train.parquet" --system system1 -o "$OUT/teach/system1.parquet" --seed "$SEED"
 tldr-data teach -i "$P/train.parquet" --system system2 --max-rechecks "$MAX_RECHECKS" \
     -o "$OUT/teach/system2.parquet" --seed "$SEED"
@@ -94,32 +95,39 @@ tldr-data profile "$OUT"/traces/*.verified.parquet --by system,difficulty
 tldr-data select "$OUT/traces/system1.verified.parquet" --shortest-correct -o "$OUT/pools/short.parquet"
 tldr-data select "$OUT/traces/system2.verified.parquet" --shortest-correct -o "$OUT/pools/long.parquet"
 
-step "7. TLDR: reference points on dev, then $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools"
-# The static 1:1 mixture is the same loop with the ratio held at 0.5 (--mode constant): same budget, same draws.
-for mode in tldr constant; do
+step "7. TLDR over round seed(s) $ROUND_SEEDS, each with the static mixture at ratio(s) $RATIOS beside it"
+# Per round seed: references on dev, $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools, the paper's
+# pick, then the static baseline at each ratio (the same loop with the ratio held: same budget, pools and
+# draws) and the held-out test of the pick and of each ratio's last round.
+RATIO_ARGS=() && for ratio in $RATIOS; do RATIO_ARGS+=(--ratio "$ratio"); done
+RUNS=()
+for round_seed in $ROUND_SEEDS; do
+    RUN=$OUT/round-seed-$round_seed
+    RUNS+=(--run "$RUN")
     tldr-train init --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
-        -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$ROUND_SEED" \
+        -o "$RUN" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$round_seed" \
         --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
         --max-length "$MAX_LENGTH"
-    tldr-train run --run "$OUT/$mode" --rounds "$ROUNDS"
+    tldr-train run --run "$RUN" --rounds "$ROUNDS"
+    tldr-train pick --run "$RUN"
+    tldr-train sweep --run "$RUN" "${RATIO_ARGS[@]}" --test "$P/test.parquet"
 done
-tldr-train pick --run "$OUT/tldr"
 
-step "8. Held-out test: System-1, System-2, the static 1:1 mixture and the selected TLDR round"
-tldr_ckpt=$(tldr-train pick --run "$OUT/tldr" --json | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["checkpoint"])')
-static_ckpt=$OUT/constant/round-$(printf %03d $((ROUNDS - 1)))/ckpt
+step "8. Held-out test of System-1 and System-2 (step 7 measured each pick and each static ratio)"
 mkdir -p "$OUT/eval"
-for pair in "system1=$OUT/models/system1" "system2=$OUT/models/system2" "static=$static_ckpt" "tldr=$tldr_ckpt"; do
-    name=${pair%%=*}
-    tldr-train eval -m "${pair#*=}" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" \
-        -o "$OUT/eval/$name" --json > "$OUT/eval/$name.json"
+for system in system1 system2; do
+    tldr-train eval -m "$OUT/models/$system" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" \
+        -o "$OUT/eval/$system" --json > "$OUT/eval/$system.json"
 done
 
-step "9. Report: $OUT/report.md, $OUT/report.json, $OUT/pareto.png"
-TESTS=(--test "system1=$OUT/eval/system1.json" --test "system2=$OUT/eval/system2.json"
-       --test "static=$OUT/eval/static.json" --test "tldr=$OUT/eval/tldr.json")
-tldr-train report --run "$OUT/tldr" "${TESTS[@]}" --plot "$OUT/pareto.png" > "$OUT/report.md"
-tldr-train report --run "$OUT/tldr" "${TESTS[@]}" --json > "$OUT/report.json"
-cat "$OUT/report.md"
+step "9. Reports: $OUT/report.{md,json} and pareto.png (first round seed), $OUT/sweep.{md,json} (all)"
+TESTS=(--test "system1=$OUT/eval/system1.json" --test "system2=$OUT/eval/system2.json")
+FIRST=$OUT/round-seed-${ROUND_SEEDS%% *}
+tldr-train report --run "$FIRST" "${TESTS[@]}" --plot "$OUT/pareto.png" > "$OUT/report.md"
+tldr-train report --run "$FIRST" "${TESTS[@]}" --json > "$OUT/report.json"
+HARD=() && for level in $(seq "${HARD_LEVELS%-*}" "${HARD_LEVELS#*-}"); do HARD+=(--hard-level "$level"); done
+tldr-train compare "${RUNS[@]}" "${TESTS[@]}" "${HARD[@]}" > "$OUT/sweep.md"
+tldr-train compare "${RUNS[@]}" "${TESTS[@]}" "${HARD[@]}" --json > "$OUT/sweep.json"
+cat "$OUT/report.md" && echo && cat "$OUT/sweep.md"
 printf '\nDone in %ds (profile %s): every file above is under %s/\n' $((SECONDS - started)) "$PROFILE" "$OUT"
