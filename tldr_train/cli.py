@@ -40,6 +40,7 @@ def cli() -> None:
       round   mix at the current ratio, train, evaluate on dev, update the ratio
       run     several rounds in one process; record  a round trained elsewhere
       pick    the paper's checkpoint choice; eval  benchmarks; report  table + plot
+      sweep   static baselines at several ratios beside a run; compare  them over round seeds
     """
 
 

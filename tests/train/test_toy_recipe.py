@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-MODELS = ("system1", "system2", "static", "tldr")
+MODELS = ("system1", "system2", "static 0", "static 1", "tldr")
 
 
 def test_smoke_profile_writes_the_report(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_smoke_profile_writes_the_report(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "runs" / "my-smoke"
-    for name in ("report.md", "report.json", "pareto.png"):
+    for name in ("report.md", "report.json", "pareto.png", "sweep.md", "sweep.json"):
         assert (out / name).stat().st_size > 0, name
     report = json.loads((out / "report.json").read_text())
     assert set(report["test"]) == set(MODELS)
@@ -37,10 +37,17 @@ def test_smoke_profile_writes_the_report(tmp_path: Path) -> None:
         point = report["test"][name]
         assert 0.0 <= point["accuracy"] <= 1.0
         assert point["tokens"] > 0
-        assert [level["level"] for level in point["levels"]] == [2, 3, 4, 5, 6]
+        assert [level["level"] for level in point["levels"]] == [1, 2, 3]
     assert len(report["rounds"]) == 2
     assert set(report["references"]) == {"short", "long"}
     assert "| tldr |" in (out / "report.md").read_text()
+    # The evidence file: both references, each ratio averaged over the two round seeds, TLDR per seed.
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert set(sweep) == {"system1", "system2", "static", "tldr"}
+    assert [entry["ratio"] for entry in sweep["static"]] == [0.0, 1.0]
+    assert [entry["round_seed"] for entry in sweep["tldr"]] == [0, 1]
+    for point in [sweep["system1"], sweep["system2"], *sweep["static"], *sweep["tldr"]]:
+        assert 0.0 <= point["hard_accuracy"] <= 1.0 and point["tokens"] > 0
     assert "1. The world" in result.stdout
 
 
