@@ -33,7 +33,7 @@ lock:
       "$fresh/bin/python" -m pip freeze --exclude-editable; } > constraints.txt
     rm -rf "$fresh"
 
-# Run the embedded default job: TLDR end to end on a toy world (PROFILE: cpu ~10 min on 2 cores, or smoke)
+# Run the embedded default job: TLDR end to end on a toy world (PROFILE: cpu, sweep: 3 seeds x 5 ratios, smoke)
 demo PROFILE="cpu": setup
     PATH="$PWD/{{venv}}/bin:$PATH" bash recipes/toy-arith/run.sh {{PROFILE}}
 

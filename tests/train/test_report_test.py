@@ -16,8 +16,8 @@ from tldr_train.report import held_out_point, render_test
 def eval_json(path: Path, accuracy: float, tokens: float, benches: tuple[str, ...] = ("test",)) -> Path:
     """An eval summary shaped like `tldr-train eval --json` prints it."""
     levels = [
-        {"difficulty": 2, "accuracy": 1.0, "mean_tokens": tokens / 2},
-        {"difficulty": 6, "accuracy": accuracy / 2, "mean_tokens": tokens * 1.5},
+        {"difficulty": 2, "n": 5, "accuracy": 1.0, "mean_tokens": tokens / 2},
+        {"difficulty": 6, "n": 5, "accuracy": accuracy / 2, "mean_tokens": tokens * 1.5},
     ]
     bench = {"n": 10, "accuracy": accuracy, "mean_tokens": tokens, "levels": levels}
     path.write_text(json.dumps({"model": f"models/{path.stem}", "benchmarks": dict.fromkeys(benches, bench)}))
@@ -32,8 +32,8 @@ def test_point_keeps_accuracy_tokens_and_levels(tmp_path: Path) -> None:
         "model": "models/tldr",
         "benchmark": "test",
         "levels": [
-            {"level": 2, "accuracy": 1.0, "tokens": 20.0},
-            {"level": 6, "accuracy": 0.45, "tokens": 60.0},
+            {"level": 2, "n": 5, "accuracy": 1.0, "tokens": 20.0},
+            {"level": 6, "n": 5, "accuracy": 0.45, "tokens": 60.0},
         ],
     }
 
