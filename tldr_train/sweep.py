@@ -87,7 +87,12 @@ def format_event(event: dict[str, Any]) -> str:
 
 
 def _static_state(state: RunState, ratio: float) -> RunState:
-    """The run's references, settings and seed held at one ratio: the same loop without the update."""
+    """The run's references, settings and seed held at one ratio: the same loop without the update.
+
+    The reference measurements stay in the run's folder; their paths are rewritten relative to the static one.
+    """
+    measured = state.config.get("reference_runs", {})
+    beside = {name: {**m, "verified": str(Path("..", "..", m["verified"]))} for name, m in measured.items()}
     return RunState(
         references=state.references,
         eta=state.eta,
@@ -96,7 +101,7 @@ def _static_state(state: RunState, ratio: float) -> RunState:
         alpha0=ratio,
         tol=state.tol,
         seed=state.seed,
-        config=dict(state.config),
+        config={**state.config, "reference_runs": beside},
     )
 
 

@@ -34,7 +34,9 @@ def test_sweep_holds_each_ratio_with_the_runs_settings_and_budget(swept) -> None
         state = json.loads((run / "sweep" / f"ratio-{ratio}" / "state.json").read_text())
         assert (state["mode"], state["alpha0"], state["seed"]) == ("constant", ratio, tldr["seed"])
         assert state["references"] == tldr["references"]
-        assert state["config"] == tldr["config"]
+        assert {**state["config"], "reference_runs": None} == {**tldr["config"], "reference_runs": None}
+        for measured in state["config"]["reference_runs"].values():
+            assert (run / "sweep" / f"ratio-{ratio}" / measured["verified"]).is_file()
         assert [entry["alpha_short"] for entry in state["history"]] == [ratio, ratio]
         other = "short" if pool == "long" else "long"
         assert all(entry["mix_rows_per_pool"][other] == 0 for entry in state["history"])
