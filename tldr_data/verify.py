@@ -19,43 +19,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tldr_data.answers import extract_answer
+from tldr_data.answers import judge
 from tldr_data.atomic import write_json, write_parquet
 from tldr_data.duck import connect, contract_scan
 from tldr_data.errors import InputError, OutputExistsError
 from tldr_data.schema import VERDICTS, conform
 from tldr_data.workers import OK, TIMEOUT, DeadlinePool
-
-
-def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, str]:
-    """`(pred_answer, verdict)` for one `(completion, gold, finish_reason)`; runs inside a worker."""
-    from math_verify import parse
-    from math_verify import verify as equivalent
-
-    completion, gold, finish_reason = item
-    if completion is None or gold is None:
-        return None, "error"
-    truncated = finish_reason == "length"
-    pred = extract_answer(completion, complete=not truncated)
-    if pred is None:
-        return None, "truncated" if truncated else "no_answer"
-    gold_parsed = parse(_as_latex(gold), parsing_timeout=None)
-    pred_parsed = parse(_as_latex(pred), parsing_timeout=None)
-    if _same_text(gold, pred):
-        return pred, "correct"
-    if not gold_parsed:
-        return pred, "error"
-    return pred, "correct" if equivalent(gold_parsed, pred_parsed, timeout_seconds=None) else "wrong"
-
-
-def _as_latex(answer: str) -> str:
-    """Box an extracted answer so that math-verify reads all of it as one LaTeX expression."""
-    return f"\\boxed{{{answer}}}"
-
-
-def _same_text(gold: str, pred: str) -> bool:
-    """Literal agreement catches answers sympy cannot read (names, words) but that match as written."""
-    return "".join(gold.split()).lower() == "".join(pred.split()).lower()
 
 
 def default_workers() -> int:
