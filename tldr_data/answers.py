@@ -266,7 +266,7 @@ def equivalent(gold: str, pred: str) -> bool | None:
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
 _DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _UNIT_AFTER_NUMBER = re.compile(
-    r"(?P<number>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?)\s*(?:[a-zA-Z]{2,}(?:\^\d)?\.?\s*)+"
+    r"(?P<number>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?)\s+(?:[a-zA-Z]{2,}(?:\^\d)?\.?\s*|m\^[23]\s*)+"
 )
 _SIMPLE_LHS = re.compile(
     r"^\s*[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?\s*=(?!=)"
@@ -315,7 +315,8 @@ def _same_time(gold: str, pred: str) -> bool | None:
     (gold_hour, gold_minute, gold_half), (pred_hour, pred_minute, pred_half) = times
     if gold_minute != pred_minute:
         return False
-    if gold_half == pred_half:
+    bare_hour = pred_hour if gold_half else gold_hour
+    if gold_half == pred_half or not 1 <= bare_hour <= 12:  # 19:15 is a 24-hour time: 7:15 p.m. only
         return gold_hour == pred_hour
     return gold_hour % 12 == pred_hour % 12
 

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import REAL_TRACES, requires_shared
 
-from tldr_data.answers import extract_answer
+from tldr_data.answers import extract_answer, judge
 from tldr_data.errors import InputError, OutputExistsError, SchemaError
 from tldr_data.importers import import_traces
-from tldr_data.verify import judge, stats_path, verify
+from tldr_data.verify import stats_path, verify
 from tldr_data.workers import ERROR, OK, TIMEOUT, DeadlinePool
 
 
