@@ -1,8 +1,8 @@
 """answers: every extraction and equivalence rule of docs/answers.md, the case file, and fuzzing.
 
-tests/data/cases/answer_cases.jsonl holds `{kind, gold, completion, correct}` cases: right answers of every kind
-a careful grader accepts (`correct: true`), near-misses that must stay wrong (`kind: neg_*`), and tails of the
-shared real logs (`kind: real_*`, `source` names the row; the adjudicated ones are marked).
+tests/data/cases/answer_cases.jsonl holds `{kind, gold, completion, correct}` cases: right answers of every
+kind a careful grader accepts (`correct: true`), near-misses that must stay wrong (`kind: neg_*`), and tails of
+the shared real logs (`kind: real_*`, `source` names the row; the adjudicated ones are marked).
 """
 
 from __future__ import annotations
@@ -149,11 +149,14 @@ def test_last_boxed(text: str, expected: str | None) -> None:
 
 
 PIECES = st.sampled_from(
-    [r"\boxed{", r"\boxed", "}", "{", "$", "$$", r"\[", r"\]", r"\(", r"\)", "</think>", "<|im_start|>", "\n\n"]
-    + ["Final Answer: The final answer is ", "answer:", "####", " = ", ",", " and ", "(", ")", "x >= ", "3:00"]
+    [r"\boxed{", r"\boxed", "}", "{", "$", "$$", r"\[", r"\]", r"\(", r"\)", "</think>", "<|im_start|>"]
+    + ["Final Answer: The final answer is ", "answer:", "####", " = ", ",", " and ", "(", ")", "x >= "]
     + ["1,234", "7.78", r"\frac{1}{2}", r"\begin{pmatrix}", r"\\", "p.m.", " weeks", ".", "I hope", "\\"]
+    + ["3:00", "\n\n"]
 )
-TEXTS = st.one_of(st.text(max_size=300), st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=60).map("".join))
+TEXTS = st.one_of(
+    st.text(max_size=300), st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=60).map("".join)
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
