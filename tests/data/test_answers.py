@@ -1,8 +1,8 @@
 """answers: every extraction and equivalence rule of docs/answers.md, the case file, and fuzzing.
 
 tests/data/cases/answer_cases.jsonl holds `{kind, gold, completion, correct}` cases: right answers of every
-kind a careful grader accepts (`correct: true`), near-misses that must stay wrong (`kind: neg_*`), and tails of
-the shared real logs (`kind: real_*`, `source` names the row; the adjudicated ones are marked).
+kind a careful grader accepts (`correct: true`), near-misses that must stay wrong (`kind: neg_*`), and tails
+of the shared real logs (`kind: real_*`, `source` names the row; the adjudicated ones are marked).
 """
 
 from __future__ import annotations
