@@ -1,51 +1,70 @@
 """A process pool with a hard per-item deadline, enforced from outside the worker.
 
 math-verify's own `signal.alarm` timeout does not stop every slow sympy call, and `concurrent.futures`
-cannot cancel a running task: a killed worker breaks the whole executor. So each forked worker takes one
-item at a time over a pipe; an item past its deadline gets its worker killed and replaced, and the item
-is reported as a timeout. Forking keeps the parent's imports (math-verify, sympy) warm in every worker.
+cannot cancel a running task: a killed worker breaks the whole executor. So each forked worker takes a
+small batch of items over a pipe and answers them one by one; an item past its deadline gets its worker
+killed and replaced, is reported as a timeout, and the rest of its batch goes back in the queue. Items are
+meant to be small (row numbers): forking after the caller loaded its data gives every worker that data, warm
+imports included, without pickling it. Workers die with the parent, even on kill -9 (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 OK, TIMEOUT, ERROR = "ok", "timeout", "error"
+BATCH = 8  # items per message: fewer wake-ups of the parent, which shares the cores with its workers
+_PR_SET_PDEATHSIG = 1
 
 
-def _serve(fn: Callable[[Any], Any], conn: Connection) -> None:
-    """Worker loop: answer each item until the parent closes the pipe."""
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this worker when its parent dies; leave at once if the parent is already gone."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's exit handlers still stop the workers
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _serve(fn: Callable[[Any], Any], conn: Connection, parent: int) -> None:
+    """Worker loop: answer each item of each batch until the parent closes the pipe."""
+    _die_with_parent(parent)
     while True:
         try:
-            task = conn.recv()
+            batch = conn.recv()
         except EOFError:
             return
-        if task is None:
+        if batch is None:
             return
-        index, item = task
-        try:
-            conn.send((index, OK, fn(item)))
-        except Exception as err:  # noqa: BLE001 - any failure of one item is that item's verdict
-            conn.send((index, ERROR, f"{type(err).__name__}: {err}"[:500]))
+        for index, item in batch:
+            try:
+                conn.send((index, OK, fn(item)))
+            except Exception as err:  # noqa: BLE001 - any failure of one item is that item's verdict
+                conn.send((index, ERROR, f"{type(err).__name__}: {err}"[:500]))
 
 
 class _Worker:
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         ctx = multiprocessing.get_context("fork")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(fn, child), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(fn, child, os.getpid()), daemon=True)
         self.process.start()
         child.close()
-        self.index: int | None = None
+        self.outstanding: deque[tuple[int, Any]] = deque()
         self.deadline = 0.0
 
-    def submit(self, index: int, item: Any, timeout: float) -> None:
-        self.conn.send((index, item))
-        self.index = index
+    def submit(self, batch: list[tuple[int, Any]], timeout: float) -> None:
+        self.conn.send(batch)
+        self.outstanding.extend(batch)
         self.deadline = time.monotonic() + timeout
 
     def stop(self, kill: bool = False) -> None:
@@ -68,9 +87,10 @@ class DeadlinePool:
     Use as a context manager; every worker is gone when the block exits, even on an exception.
     """
 
-    def __init__(self, fn: Callable[[Any], Any], workers: int, timeout: float) -> None:
+    def __init__(self, fn: Callable[[Any], Any], workers: int, timeout: float, batch: int = BATCH) -> None:
         self.fn = fn
         self.timeout = timeout
+        self.batch = max(1, batch)
         self.workers = [_Worker(fn) for _ in range(max(1, workers))]
 
     def __enter__(self) -> DeadlinePool:
@@ -83,30 +103,46 @@ class DeadlinePool:
 
     def imap_unordered(self, items: Iterable[Any]) -> Iterator[tuple[int, str, Any]]:
         """Yield `(index, status, value)` per item as it finishes; status is ok, timeout or error."""
-        pending = enumerate(items)
+        fresh = enumerate(items)
+        retry: deque[tuple[int, Any]] = deque()  # the rest of a batch whose worker was killed
         busy: dict[Connection, _Worker] = {}
         idle = list(self.workers)
         while True:
-            while idle and (task := next(pending, None)) is not None:
+            while idle:
+                batch = [retry.popleft() for _ in range(min(len(retry), self.batch))]
+                batch += [task for _, task in zip(range(self.batch - len(batch)), fresh, strict=False)]
+                if not batch:
+                    break
                 worker = idle.pop()
-                worker.submit(*task, self.timeout)
+                worker.submit(batch, self.timeout)
                 busy[worker.conn] = worker
             if not busy:
                 return
             wait_for = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
             for conn in wait(list(busy), timeout=wait_for):
-                worker = busy.pop(conn)
+                worker = busy[conn]
                 try:
-                    yield conn.recv()
-                    idle.append(worker)
+                    index, status, value = conn.recv()
                 except EOFError:
-                    yield worker.index, ERROR, f"worker process died (exit code {worker.process.exitcode})"
+                    index, _ = worker.outstanding.popleft()
+                    yield index, ERROR, f"worker process died (exit code {worker.process.exitcode})"
+                    retry.extend(worker.outstanding)
+                    del busy[conn]
                     idle.append(self._replace(worker))
+                    continue
+                worker.outstanding.popleft()
+                worker.deadline = time.monotonic() + self.timeout
+                yield index, status, value
+                if not worker.outstanding:
+                    del busy[conn]
+                    idle.append(worker)
             now = time.monotonic()
             for conn, worker in list(busy.items()):
                 if worker.deadline <= now:
                     del busy[conn]
-                    yield worker.index, TIMEOUT, None
+                    index, _ = worker.outstanding.popleft()
+                    yield index, TIMEOUT, None
+                    retry.extend(worker.outstanding)
                     idle.append(self._replace(worker))
 
     def _replace(self, worker: _Worker) -> _Worker:
