@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -101,18 +101,18 @@ class DeadlinePool:
             worker.stop(kill=any(exc))
         self.workers = []
 
-    def imap_unordered(self, items: Iterable[Any]) -> Iterator[tuple[int, str, Any]]:
+    def imap_unordered(self, items: Sequence[Any]) -> Iterator[tuple[int, str, Any]]:
         """Yield `(index, status, value)` per item as it finishes; status is ok, timeout or error."""
-        fresh = enumerate(items)
+        fresh = deque(enumerate(items))
         retry: deque[tuple[int, Any]] = deque()  # the rest of a batch whose worker was killed
         busy: dict[Connection, _Worker] = {}
         idle = list(self.workers)
         while True:
-            while idle:
-                batch = [retry.popleft() for _ in range(min(len(retry), self.batch))]
-                batch += [task for _, task in zip(range(self.batch - len(batch)), fresh, strict=False)]
-                if not batch:
-                    break
+            while idle and (retry or fresh):
+                queue = retry or fresh
+                # Small batches near the end, so that the last items spread over every worker.
+                size = max(1, min(self.batch, len(queue) // (2 * len(self.workers))))
+                batch = [queue.popleft() for _ in range(min(size, len(queue)))]
                 worker = idle.pop()
                 worker.submit(batch, self.timeout)
                 busy[worker.conn] = worker
