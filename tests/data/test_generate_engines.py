@@ -249,9 +249,10 @@ def test_completion_tokens_never_exceed_max_tokens(capped_runs, backend) -> None
     assert len(rows) == 2 * len(QUESTIONS)
     assert all(r["completion_tokens"] <= 16 for r in rows), [r["completion_tokens"] for r in rows]
     assert {r["token_source"] for r in rows} == {"engine"}
-    if backend in ("transformers-random", "fake"):
-        assert {r["finish_reason"] for r in rows} == {"length"}
-        assert all(r["completion_tokens"] == 16 for r in rows)
+    if backend == "transformers-random":  # rarely stops: most rows end at the cap
+        assert any(r["finish_reason"] == "length" for r in rows)
+    if backend == "fake":
+        assert all(r["finish_reason"] == "length" and r["completion_tokens"] == 16 for r in rows)
 
 
 def test_length_finish_and_sampling_with_seeds(stop_model, engine_problems, vllm_engine, tmp_path) -> None:
