@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tldr_data.answers import judge
-from tldr_data.atomic import write_json, write_parquet
+from tldr_data.atomic import atomic_path, write_json, write_parquet
 from tldr_data.duck import connect, contract_scan, parquet_files
 from tldr_data.errors import InputError, OutputExistsError
 from tldr_data.schema import TOKEN_SOURCES, VERDICTS, conform
@@ -131,7 +131,10 @@ class Parts:
         return {s for s in range(math.ceil(rows / SHARD_ROWS)) if _read_json(_marker(self.path(s)))}
 
     def write(self, shard: int, table: pa.Table) -> None:
-        write_parquet(table, self.path(shard))
+        """Uncompressed: a shard lives only until the output is written, and compressing it twice as much
+        text as the output costs more than the disk it saves."""
+        with atomic_path(self.path(shard)) as tmp:
+            pq.write_table(table, tmp, compression="none")
         write_json({"rows": table.num_rows}, _marker(self.path(shard)))
 
     def read(self, shard: int) -> pa.Table:
