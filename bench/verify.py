@@ -3,10 +3,11 @@
 Input: the real SkyThought eval logs in ../shared (2,139 responses), each repeated in place (as generate
 lays out the n samples of a problem) to at least --rows rows, and marked `token_source = engine` as
 `generate` writes them (the engine counted the tokens, so verify does not recount). Both sides do the same
-verdict work per row: `tldr_data.answers.judge` (extraction + math-verify parse/verify of pred and gold). The loop holds the rows in memory; `verify` also reads and writes Parquet
-(input, resumable shards, output). Also timed: verify on the same rows as imported logs (no engine count),
-where it recounts every token with a tiny local tokenizer. Each side runs --repeat times, interleaved, and
-the best run of each is reported (other jobs may share the cores: check the load).
+verdict work per row: `tldr_data.answers.judge` (extraction + math-verify parse/verify of pred and gold).
+The loop holds the rows in memory; `verify` also reads and writes Parquet (input, resumable shards,
+output). Also timed: verify on the same rows as imported logs (no engine count), where it recounts every
+token with a tiny local tokenizer. Each side runs --repeat times, interleaved, and the best run of each is
+reported (other jobs may share the cores: check the load).
 Run: `python bench/verify.py [--rows N] [--workers N] [--repeat N] [--json]`.
 """
 
