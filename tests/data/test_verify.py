@@ -177,20 +177,33 @@ def test_wrong_contract_and_existing_output(tmp_path, write_rows, tiny_model) ->
 REAL_LOGS = sorted(REAL_TRACES.glob("*/*/*/*.json")) if REAL_TRACES.exists() else []
 
 
+# Rows where the logs' own checker called a right answer wrong (docs/answers.md, "Measured"): several boxes
+# forming one answer, unboxed final answers, `10080` for `10,\!080`, equal `pmatrix` text, `4210_5`.
+ADJUDICATED_RIGHT = {
+    f"math500/test/{name}.json"
+    for name in (
+        "intermediate_algebra/1388", "intermediate_algebra/428", "intermediate_algebra/1102",
+        "precalculus/807", "precalculus/1105", "precalculus/145", "precalculus/768", "precalculus/263",
+        "precalculus/881", "counting_and_probability/508", "number_theory/417", "number_theory/847",
+        "algebra/101", "algebra/864",
+    )
+}  # fmt: skip
+
+
 @pytest.mark.slow
 @requires_shared(REAL_TRACES)
 def test_agrees_with_skythought_verdicts_on_real_logs(tmp_path, tiny_model) -> None:
-    """At least 95% agreement per file with the logs' own checker (see the report for the disagreements)."""
+    """Every disagreement with the logs' own checker is an adjudicated right answer it called wrong."""
     assert len(REAL_LOGS) == 3
     for log in REAL_LOGS:
         traces = tmp_path / f"{log.parent.name}.parquet"
         import_traces([log], traces, system="system2", model="deepseek-r1-distill")
         verified = tmp_path / f"{log.parent.name}.verified.parquet"
         verify([traces], verified, tokenizer=str(tiny_model), timeout=10)
-        table = pq.read_table(verified)
-        ours, theirs = table["correct"].to_pylist(), table["imported_correct"].to_pylist()
-        agreement = sum(a == b for a, b in zip(ours, theirs, strict=True)) / len(ours)
-        assert agreement >= 0.95, f"{log.parent.name}: {agreement:.3f}"
+        rows = pq.read_table(verified, columns=["problem_id", "correct", "imported_correct"]).to_pylist()
+        differ = {r["problem_id"] for r in rows if r["correct"] != r["imported_correct"]}
+        assert differ <= ADJUDICATED_RIGHT, f"{log.parent.name}: {sorted(differ - ADJUDICATED_RIGHT)}"
+        assert all(r["correct"] for r in rows if r["problem_id"] in differ)
 
 
 def test_engine_counts_are_kept_and_only_uncounted_rows_are_recounted(
