@@ -9,7 +9,7 @@ model's tokenizer, or `--tokenizer`, and marked `recount`.
 Resumable: rows are verified in shards of SHARD_ROWS, each written to `.<output>.parts/` (hidden, so that
 a folder of inputs never reads it) with its done-marker as soon as its last row is judged; a re-run of the
 same command (even after kill -9) reuses every finished shard and judges only the rest. The output and its
-stats JSON are written last, and the parts folder is removed.
+stats JSON are written last, then the parts folder is removed and the output marked done (tldr_data/done.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tldr_data import done
 from tldr_data.answers import judge
 from tldr_data.atomic import atomic_path, write_json, write_parquet
 from tldr_data.duck import connect, contract_scan, parquet_files
@@ -64,6 +65,7 @@ def verify(
     output = Path(output)
     if output.exists() and not overwrite:
         raise OutputExistsError(f"{output} exists; pass --overwrite to replace it")
+    done.clear_done(output)
     started = time.monotonic()
     table = _read_traces(inputs)
     recount = _recount_rows(table)
@@ -100,6 +102,7 @@ def verify(
     }
     write_json(summary, stats_path(output))
     parts.remove()
+    done.mark_done(output, summary)
     return summary
 
 
@@ -128,25 +131,20 @@ class Parts:
 
     def finished(self, rows: int) -> set[int]:
         """Shards whose done-marker is there: their rows are not judged again."""
-        return {s for s in range(math.ceil(rows / SHARD_ROWS)) if _read_json(_marker(self.path(s)))}
+        return {s for s in range(math.ceil(rows / SHARD_ROWS)) if done.read_done(self.path(s)) is not None}
 
     def write(self, shard: int, table: pa.Table) -> None:
         """Uncompressed: a shard lives only until the output is written, and compressing it twice as much
         text as the output costs more than the disk it saves."""
         with atomic_path(self.path(shard)) as tmp:
             pq.write_table(table, tmp, compression="none")
-        write_json({"rows": table.num_rows}, _marker(self.path(shard)))
+        done.mark_done(self.path(shard), {"rows": table.num_rows})
 
     def read(self, shard: int) -> pa.Table:
         return pq.read_table(self.path(shard))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _marker(path: Path) -> Path:
-    """The done-marker of one shard (the convention of tldr_data/done.py: `x.parquet.done.json`)."""
-    return path.with_name(path.name + ".done.json")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
