@@ -68,7 +68,7 @@ def main() -> None:
         rows = imported.num_rows
         columns = ("completion", "answer", "finish_reason")
         items = list(zip(*(engine[c].to_pylist() for c in columns), strict=True))
-        judge(items[0])  # import math-verify before timing either side
+        judge((r"\boxed{\frac{1}{2}}", "0.5", "stop"))  # import math-verify before timing either side
         plain, runs, recounting = [], [], []
         for _ in range(args.repeat):  # interleaved, best of each: other jobs may share these cores
             started = time.monotonic()
