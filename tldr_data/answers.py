@@ -166,7 +166,7 @@ def _value_after(rest: str) -> str | None:
     phrase = _clean(line[: end.start()] if end else line)
     if not phrase:
         return None
-    if not _WORD.search(phrase.replace("\\text", "")):
+    if not _WORD.search(re.sub(r"\\[a-zA-Z]+\s*(?:\{[a-zA-Z*\s]*\})?", " ", phrase)):
         return phrase
     value = _VALUE.match(phrase)  # "is 10 weeks" gives 10; "is actually 5, but I'm not sure" gives nothing
     return _clean(value.group()) if value and value.group().strip("()") else None

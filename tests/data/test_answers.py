@@ -66,6 +66,8 @@ def test_case_file_covers_every_kind() -> None:
         ("The answer is 10 weeks.", "10"),
         ("Final answer:\n\n\\[ 9 \\]", "9"),
         ("#### 1,234", "1234"),
+        ("Answer: \\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}"),
+        (r"The answer is 10 \text{ weeks}.", r"10 \text{ weeks}"),
         ("Therefore, the answer is 5.\n\nBut wait, let me recheck the cases", None),
         ("I think the answer is actually 5, but I'm not sure", None),
         # E7 a display equation ending the text: its last side
