@@ -3,7 +3,7 @@
 math-verify's own `signal.alarm` timeout does not stop every slow sympy call, and `concurrent.futures`
 cannot cancel a running task: a killed worker breaks the whole executor. So each forked worker takes a
 small batch of items over a pipe and answers them one by one; an item past its deadline gets its worker
-killed and replaced, is reported as a timeout, and the rest of its batch goes back in the queue. Items are
+killed and replaced, is reported as a timeout, and the rest of its queue goes back to the others. Items are
 meant to be small (row numbers): forking after the caller loaded its data gives every worker that data, warm
 imports included, without pickling it. Workers die with the parent, even on kill -9 (PR_SET_PDEATHSIG).
 """
@@ -63,9 +63,11 @@ class _Worker:
         self.deadline = 0.0
 
     def submit(self, batch: list[tuple[int, Any]], timeout: float) -> None:
+        """Queue a batch; the deadline runs from now only if the worker had nothing to do."""
+        if not self.outstanding:
+            self.deadline = time.monotonic() + timeout
         self.conn.send(batch)
         self.outstanding.extend(batch)
-        self.deadline = time.monotonic() + timeout
 
     def stop(self, kill: bool = False) -> None:
         """Ask the worker to leave (a pipe's EOF is not enough: later forks hold copies of its end)."""
@@ -102,20 +104,27 @@ class DeadlinePool:
         self.workers = []
 
     def imap_unordered(self, items: Sequence[Any]) -> Iterator[tuple[int, str, Any]]:
-        """Yield `(index, status, value)` per item as it finishes; status is ok, timeout or error."""
+        """Yield `(index, status, value)` per item as it finishes; status is ok, timeout or error.
+
+        Each worker holds up to two batches, so that it starts the next item at once instead of waiting for
+        the parent to be scheduled (on busy cores that wait costs more than the items)."""
         fresh = deque(enumerate(items))
-        retry: deque[tuple[int, Any]] = deque()  # the rest of a batch whose worker was killed
-        busy: dict[Connection, _Worker] = {}
-        idle = list(self.workers)
+        retry: deque[tuple[int, Any]] = deque()  # the rest of the queue of a worker that was killed
         while True:
-            while idle and (retry or fresh):
-                queue = retry or fresh
-                # Small batches near the end, so that the last items spread over every worker.
-                size = max(1, min(self.batch, len(queue) // (2 * len(self.workers))))
-                batch = [queue.popleft() for _ in range(min(size, len(queue)))]
-                worker = idle.pop()
-                worker.submit(batch, self.timeout)
-                busy[worker.conn] = worker
+            for worker in self.workers:
+                while len(worker.outstanding) < self.batch and (retry or fresh):
+                    queue = retry or fresh
+                    # Small batches near the end, so that the last items spread over every worker.
+                    size = max(1, min(self.batch, len(queue) // (2 * len(self.workers))))
+                    batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+                    try:
+                        worker.submit(batch, self.timeout)
+                    except OSError:  # it died: its own items are reported below, when its pipe ends
+                        retry.extendleft(reversed(batch))
+                        if not worker.outstanding:
+                            self._replace(worker)
+                        break
+            busy = {worker.conn: worker for worker in self.workers if worker.outstanding}
             if not busy:
                 return
             wait_for = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
@@ -123,27 +132,22 @@ class DeadlinePool:
                 worker = busy[conn]
                 try:
                     index, status, value = conn.recv()
-                except EOFError:
+                except (EOFError, OSError):  # OSError: it died with items we sent still unread
                     index, _ = worker.outstanding.popleft()
                     yield index, ERROR, f"worker process died (exit code {worker.process.exitcode})"
-                    retry.extend(worker.outstanding)
-                    del busy[conn]
-                    idle.append(self._replace(worker))
+                    retry.extendleft(reversed(worker.outstanding))
+                    self._replace(worker)
                     continue
                 worker.outstanding.popleft()
                 worker.deadline = time.monotonic() + self.timeout
                 yield index, status, value
-                if not worker.outstanding:
-                    del busy[conn]
-                    idle.append(worker)
             now = time.monotonic()
-            for conn, worker in list(busy.items()):
-                if worker.deadline <= now:
-                    del busy[conn]
+            for worker in list(busy.values()):
+                if worker.outstanding and worker.deadline <= now and worker in self.workers:
                     index, _ = worker.outstanding.popleft()
                     yield index, TIMEOUT, None
-                    retry.extend(worker.outstanding)
-                    idle.append(self._replace(worker))
+                    retry.extendleft(reversed(worker.outstanding))
+                    self._replace(worker)
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.stop(kill=True)
