@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import click
 
@@ -642,10 +643,17 @@ def _parse_backend_options(_ctx: click.Context, _param: click.Parameter, values:
     metavar="I/K",
     help="Only problems whose id hashes to I mod K: run K processes (one per GPU) into one folder",
 )
+@click.option(
+    "--data-parallel",
+    type=int,
+    default=1,
+    metavar="K",
+    help="Run the K parts as K processes, each on its own --tensor-parallel-size GPUs (logs: OUTPUT/logs/)",
+)
 @click.option("--limit", type=int, default=None, help="Only the first N problems")
 @click.option("--allow-mixed", is_flag=True, help="Add traces of other settings to a folder that holds some")
 @json_option
-def generate_command(input_path: str, output: str, as_json: bool, **options) -> None:
+def generate_command(input_path: str, output: str, data_parallel: int, as_json: bool, **options) -> None:
     """Sample completions for each problem with a local or served model.
 
     Reads `problems`, writes a folder of `traces` Parquet shards (every problems column, the rendered prompt,
@@ -657,10 +665,17 @@ def generate_command(input_path: str, output: str, as_json: bool, **options) -> 
       tldr-data generate -m Qwen/Qwen2.5-7B-Instruct --system system1 -i problems.parquet -o traces/s1 \\
           -n 4 --temperature 0.7 --max-tokens 4096
       vllm serve MODEL & tldr-data generate -m MODEL --backend openai --base-url http://localhost:8000/v1 ...
+      tldr-data generate -m MODEL ... --data-parallel 4 --tensor-parallel-size 2   # 8 GPUs, 4 engines
     """
     from tldr_data.generate import generate
+    from tldr_data.parallel import generate_parallel
 
-    summary = generate(options.pop("model"), input_path, output, progress=progress_enabled(), **options)
+    model = options.pop("model")
+    if data_parallel == 1:
+        summary = generate(model, input_path, output, progress=progress_enabled(), **options)
+    else:
+        logs = Path(output) / "logs"
+        summary = generate_parallel(model, input_path, output, processes=data_parallel, logs=logs, **options)
     reasons = summary["finish_reasons"]
     line = (
         f"generated {summary['rows_written']:,} rows ({summary['rows_skipped']:,} already there) for "
