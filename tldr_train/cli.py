@@ -97,7 +97,14 @@ def tiny(output: str, corpus: tuple[str, ...], as_json: bool, **sizes) -> None:
 @click.option("--lr", type=float, help="Peak learning rate  [default: 1e-05]")
 @click.option("--batch-size", type=int, help="Sequences per device per step  [default: 8]")
 @click.option("--grad-accum", type=int, help="Gradient accumulation steps  [default: 1]")
-@click.option("--max-length", type=int, help="Tokens per sequence, longer ones truncated  [default: 1024]")
+@click.option(
+    "--max-length", type=int, help="Tokens per sequence; longer rows are refused  [default: no limit]"
+)
+@click.option(
+    "--truncate/--no-truncate",
+    default=None,
+    help="Cut rows longer than --max-length instead of refusing them",
+)
 @click.option("--lora/--no-lora", default=None, help="Train a LoRA adapter, merged into the saved weights")
 @click.option("--lora-r", type=int, help="LoRA rank  [default: 16]")
 @click.option("--lora-alpha", type=int, help="LoRA alpha  [default: 32]")
@@ -183,6 +190,25 @@ def _protocol(temperature, top_p, max_tokens, n, backend, instruction, seed):
     )
 
 
+def parallel_options(fn):
+    """How generation spreads over the GPUs: K engine processes of T GPUs each."""
+    options = [
+        click.option(
+            "--data-parallel",
+            type=int,
+            default=1,
+            metavar="K",
+            help="Generate in K processes, each pinned to its own GPUs (one traces folder, --part I/K)",
+        ),
+        click.option(
+            "--tensor-parallel-size", type=int, default=1, metavar="T", help="GPUs per engine (vllm)"
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def run_option(fn):
     """`--run RUN_DIR`: the run folder every round-level command works in."""
     option = click.option(
@@ -211,12 +237,28 @@ def run_option(fn):
 @click.option("--lr", type=float, help="Learning rate  [default: sft's, 1e-05]")
 @click.option("--batch-size", type=int, default=8, help="Sequences per device per step")
 @click.option("--grad-accum", type=int, default=1, help="Gradient accumulation steps")
-@click.option("--max-length", type=int, help="Tokens per training sequence  [default: sft's, 1024]")
+@click.option(
+    "--max-length", type=int, help="Tokens per training sequence; longer rows refused  [default: no limit]"
+)
+@click.option("--truncate", is_flag=True, help="Cut rows longer than --max-length instead of refusing them")
+@click.option("--lr-scheduler", default="constant", help="LR schedule over the whole run (paper: constant)")
+@click.option(
+    "--fresh-optimizer",
+    is_flag=True,
+    help="Start each round's optimizer, schedule and step afresh  [default: one continuous optimisation]",
+)
 @click.option("--lora/--no-lora", default=None, help="Train LoRA adapters, merged into each checkpoint")
 @click.option("--bf16/--no-bf16", default=None, help="bf16 mixed precision  [default: where the GPU has it]")
 @click.option(
     "--report-to", type=click.Choice(["none", "tensorboard", "wandb"]), default="none", help="Training logs"
 )
+@click.option(
+    "--launcher",
+    default=None,
+    help="Train each round in a child process: python, 'torchrun --nproc_per_node 8', "
+    "'accelerate launch --config_file recipes/accelerate/zero3.yaml'  [default: in this process]",
+)
+@parallel_options
 @json_option
 def refs(
     short_model,
@@ -243,9 +285,15 @@ def refs(
     batch_size,
     grad_accum,
     max_length,
+    truncate,
+    lr_scheduler,
+    fresh_optimizer,
     lora,
     bf16,
     report_to,
+    launcher,
+    data_parallel,
+    tensor_parallel_size,
     as_json,
 ) -> None:
     """Start a run by measuring the references.
@@ -271,12 +319,15 @@ def refs(
             "batch_size": batch_size,
             "grad_accum": grad_accum,
             "max_length": max_length,
+            "truncate": truncate or None,
+            "lr_scheduler_type": lr_scheduler,
             "lora": lora,
             "bf16": bf16,
             "report_to": report_to,
         }.items()
         if value is not None
     }
+    launch = {"train": launcher, "data_parallel": data_parallel, "tensor_parallel": tensor_parallel_size}
     summary = start_run(
         short_model,
         long_model,
@@ -294,6 +345,8 @@ def refs(
         steps=steps,
         mix_size=mix_size,
         training=training,
+        continuous=not fresh_optimizer,
+        launch=launch,
         progress=progress_enabled(),
     )
     refs_ = summary["references"]
@@ -364,10 +417,23 @@ def run_(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_
     "--bench", "benches", multiple=True, required=True, type=click.Path(), help="Benchmark `problems` Parquet"
 )
 @decoding_options
+@parallel_options
 @output_option("Folder to keep traces in (one subfolder per benchmark)  [default: a temporary folder]", False)
 @json_option
 def eval_(
-    model, benches, temperature, top_p, max_tokens, n, backend, instruction, seed, output, as_json
+    model,
+    benches,
+    temperature,
+    top_p,
+    max_tokens,
+    n,
+    backend,
+    instruction,
+    seed,
+    data_parallel,
+    tensor_parallel_size,
+    output,
+    as_json,
 ) -> None:
     """Measure a model's accuracy, tokens, pass@n.
 
@@ -389,6 +455,8 @@ def eval_(
         output,
         _protocol(temperature, top_p, max_tokens, n, backend, instruction, seed),
         progress=progress_enabled(),
+        processes=data_parallel if data_parallel > 1 else None,
+        tensor_parallel_size=tensor_parallel_size,
     )
     emit_summary(summary, render_table(summary), as_json)
 

@@ -22,12 +22,14 @@ from typing import Any
 from tldr_data.backends import default_backend, get_backend
 from tldr_data.errors import ConfigError, InputError
 from tldr_data.generate import generate
+from tldr_data.parallel import generate_parallel
 from tldr_data.profile import profile
 from tldr_data.prompts import DEFAULT_INSTRUCTION
 from tldr_data.verify import stats_path, verify
 
 TRACES = "traces"
 VERIFIED = "verified.parquet"
+LOGS = "logs"
 METRICS = ("n", "accuracy", "mean_tokens", "median_tokens", "p90_tokens", "truncated_rate", "pass_at_k")
 
 
@@ -71,25 +73,34 @@ def measure(
     system: str,
     by: Sequence[str] = (),
     progress: bool = False,
+    processes: int | None = None,
+    tensor_parallel_size: int = 1,
 ) -> dict[str, Any]:
-    """Generate, verify and profile `model` on `problems` into `folder`; overall (and per-`by`) metrics."""
+    """Generate, verify and profile `model` on `problems` into `folder`; overall (and per-`by`) metrics.
+
+    `processes=K` generates in K child processes pinned to their GPUs (logs in `folder/logs/`), so this
+    process never holds an engine; None generates here.
+    """
     started = time.perf_counter()
     out = Path(folder)
-    generated = generate(
-        str(model),
-        problems,
-        out / TRACES,
-        system=system,
-        n=protocol.n,
-        temperature=protocol.temperature,
-        top_p=protocol.top_p,
-        max_tokens=protocol.max_tokens,
-        seed=protocol.seed,
-        backend=protocol.backend,
-        instruction=protocol.instruction,
-        system_prompt=protocol.system_prompt,
-        progress=progress,
-    )
+    settings = {
+        "system": system,
+        "n": protocol.n,
+        "temperature": protocol.temperature,
+        "top_p": protocol.top_p,
+        "max_tokens": protocol.max_tokens,
+        "seed": protocol.seed,
+        "backend": protocol.backend,
+        "instruction": protocol.instruction,
+        "system_prompt": protocol.system_prompt,
+        "tensor_parallel_size": tensor_parallel_size,
+    }
+    if processes is None:
+        generated = generate(str(model), problems, out / TRACES, progress=progress, **settings)
+    else:
+        generated = generate_parallel(
+            str(model), str(problems), out / TRACES, processes=processes, logs=out / LOGS, **settings
+        )
     verified = out / VERIFIED
     # A complete verification (its stats file is written last) is reused unless generation added rows.
     if generated["rows_written"] or not stats_path(verified).exists():
@@ -110,10 +121,13 @@ def evaluate(
     protocol: Protocol,
     *,
     progress: bool = False,
+    processes: int | None = None,
+    tensor_parallel_size: int = 1,
 ) -> dict[str, Any]:
     """Measure `model` on each benchmark file; per difficulty level too where the file sets `difficulty`.
 
-    Without `output` the traces go to a temporary folder that is removed afterwards.
+    Without `output` the traces go to a temporary folder that is removed afterwards. `processes` and
+    `tensor_parallel_size` spread generation over the GPUs as in `measure`.
     """
     started = time.perf_counter()
     if not benches:
@@ -129,7 +143,9 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="tldr-eval-") as scratch:
         root = Path(output) if output is not None else Path(scratch)
         results = {
-            name: _measure_bench(model, bench, root / name, protocol, progress)
+            name: _measure_bench(
+                model, bench, root / name, protocol, progress, processes, tensor_parallel_size
+            )
             for name, bench in zip(names, benches, strict=True)
         }
     return {
@@ -141,8 +157,18 @@ def evaluate(
     }
 
 
-def _measure_bench(model, bench, folder: Path, protocol: Protocol, progress: bool) -> dict[str, Any]:
-    result = measure(model, bench, folder, protocol, system="eval", by=["difficulty"], progress=progress)
+def _measure_bench(model, bench, folder: Path, protocol: Protocol, progress, processes, tp) -> dict[str, Any]:
+    result = measure(
+        model,
+        bench,
+        folder,
+        protocol,
+        system="eval",
+        by=["difficulty"],
+        progress=progress,
+        processes=processes,
+        tensor_parallel_size=tp,
+    )
     levels = [group for group in result.pop("groups") if group["difficulty"] is not None]
     return {**result, "levels": levels}
 

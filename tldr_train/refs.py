@@ -19,9 +19,13 @@ from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References
 from tldr_data.runstate import RunState
 from tldr_data.schema import require_columns
 from tldr_train.evaluate import Protocol, measure
+from tldr_train.launch import generation_processes, launcher_argv
 
 STATE = "state.json"
 REFS = "refs"
+# A round's training settings unless the run says otherwise: the paper's constant learning rate, which
+# also keeps one schedule meaningful across rounds that continue one optimisation.
+TRAINING_DEFAULTS = {"batch_size": 8, "grad_accum": 1, "lr_scheduler_type": "constant"}
 
 
 def refs(
@@ -42,17 +46,24 @@ def refs(
     steps: int = 32,
     mix_size: int | None = None,
     training: dict[str, Any] | None = None,
+    continuous: bool = True,
+    launch: dict[str, Any] | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Create the run folder `output` with the measured references; return the state as a dict.
 
     `mix_size` defaults to steps x batch size x gradient accumulation, i.e. one pass over each mixture.
-    `training` holds sft.train's keyword settings (learning_rate, batch_size, ...), reused by every round.
+    `training` holds sft.train's keyword settings (learning_rate, batch_size, ...), reused by every round;
+    the learning rate is constant unless set otherwise, as in the paper. `continuous` carries optimizer,
+    scheduler and step from round to round (False: each round starts a fresh optimizer). `launch` says how
+    stages run: {"train": "torchrun --nproc_per_node 8", "data_parallel": 4, "tensor_parallel": 2}
+    (default: everything in this process).
     """
     started = time.perf_counter()
     run = Path(output)
     _check_run_folder(run)
-    training = {"batch_size": 8, "grad_accum": 1, **(training or {})}
+    training = {**TRAINING_DEFAULTS, **(training or {})}
+    launch = _checked_launch(launch or {})
     if steps < 1:
         raise ConfigError(f"--steps {steps}: a round trains at least 1 step")
     size = mix_size or steps * training["batch_size"] * training["grad_accum"]
@@ -62,8 +73,13 @@ def refs(
     state = RunState(eta=float(eta), c=float(c), mode=mode, alpha0=float(alpha0), tol=float(tol), seed=seed)
     _check_inputs(short_pool, long_pool, dev)
     protocol = (protocol or Protocol()).resolved()
-    short = measure(short_model, dev, run / REFS / "short", protocol, system="system1", progress=progress)
-    long = measure(long_model, dev, run / REFS / "long", protocol, system="system2", progress=progress)
+    processes = generation_processes({"launch": launch})
+    short = measure(
+        short_model, dev, run / REFS / "short", protocol, system="system1", progress=progress, **processes
+    )
+    long = measure(
+        long_model, dev, run / REFS / "long", protocol, system="system2", progress=progress, **processes
+    )
     try:
         state.references = References(
             short["mean_tokens"], short["accuracy"], long["mean_tokens"], long["accuracy"]
@@ -80,10 +96,25 @@ def refs(
         "steps": steps,
         "mix_size": size,
         "training": training,
+        "continuous": continuous,
+        "launch": launch,
         "reference_runs": {"short": _relative(short, run), "long": _relative(long, run)},
     }
     state.save(run / STATE)
     return {**state.to_dict(), "run": str(run), "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _checked_launch(launch: dict[str, Any]) -> dict[str, Any]:
+    """The run's launch settings, checked now (launcher known, counts positive) rather than at round 0."""
+    unknown = sorted(set(launch) - {"train", "data_parallel", "tensor_parallel"})
+    if unknown:
+        raise ConfigError(f"launch settings: unknown key(s) {', '.join(unknown)}")
+    if launch.get("train"):
+        launcher_argv(launch["train"])
+    for key, flag in (("data_parallel", "--data-parallel"), ("tensor_parallel", "--tensor-parallel-size")):
+        if launch.get(key, 1) < 1:
+            raise ConfigError(f"{flag} {launch[key]}: must be at least 1")
+    return {"train": None, "data_parallel": 1, "tensor_parallel": 1, **launch}
 
 
 def _check_run_folder(run: Path) -> None:

@@ -4,7 +4,8 @@ Layout of a round inside the run folder:
 
     round-000/mix/     the mixture (tldr-data mix's dataset folder)
     round-000/ckpt/    the checkpoint (tldr-train sft's model folder, `tldr_sft_done.json` when finished)
-    round-000/dev/     the dev measurement (traces/ + verified.parquet)
+    round-000/dev/     the dev measurement (traces/ + verified.parquet; logs/ of generation processes)
+    round-000/logs/    train.log when training runs through a launcher (torchrun, accelerate launch)
 
 Every step leaves a finished output or resumes: a complete mixture folder is reused, a finished checkpoint is
 not trained again, generation resumes and a complete verification is kept. The state file is saved last
@@ -23,14 +24,15 @@ from typing import Any
 
 import yaml
 
-from tldr_data.errors import ConfigError, InputError
+from tldr_data.errors import ConfigError, InputError, StageError
 from tldr_data.mix import mix
 from tldr_data.runstate import RunState
 from tldr_train.evaluate import Protocol, measure
+from tldr_train.launch import generation_processes, train_in_child
 from tldr_train.refs import STATE
 from tldr_train.sft import train
 
-MIX, CKPT, DEV = "mix", "ckpt", "dev"
+MIX, CKPT, DEV, LOGS = "mix", "ckpt", "dev", "logs"
 
 
 def run_round(
@@ -56,16 +58,7 @@ def run_round(
     seconds["mix"] = _since(started)
 
     started = time.perf_counter()
-    # Training continues from the previous round's weights; round 0 starts from the original System-2 model.
-    start = run / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
-    trained = train(
-        str(start),
-        folder / MIX,
-        folder / CKPT,
-        max_steps=steps,
-        seed=state.seed + number,
-        **state.config["training"],
-    )
+    trained = train_stage(run, state, folder, number, steps)
     if not trained["skipped"]:
         # New weights make any earlier measurement of this round's checkpoint stale.
         shutil.rmtree(folder / DEV, ignore_errors=True)
@@ -73,9 +66,18 @@ def run_round(
 
     started = time.perf_counter()
     protocol = Protocol.from_dict(state.config["protocol"])
-    dev = measure(
-        folder / CKPT, state.config["dev"], folder / DEV, protocol, system=folder.name, progress=progress
-    )
+    try:
+        dev = measure(
+            folder / CKPT,
+            state.config["dev"],
+            folder / DEV,
+            protocol,
+            system=folder.name,
+            progress=progress,
+            **generation_processes(state.config),
+        )
+    except StageError as err:
+        raise StageError(f"round {number:03d} dev evaluation: {err}") from None
     seconds["eval"] = _since(started)
 
     entry = state.record(
@@ -89,11 +91,63 @@ def run_round(
         mix_rows_per_pool=mixture["rows_per_pool"],
         train_loss=trained["train_loss"],
         train_tokens=trained["train_tokens"],
+        global_step=trained.get("global_step", trained["steps"]),
+        rows_over_max_length=trained.get("rows_over_max_length", 0),
         dev=_dev_record(dev, run),
         seconds=seconds,
     )
     state.save(run / STATE)
     return entry
+
+
+def train_stage(run: Path, state: RunState, folder: Path, number: int, steps: int) -> dict[str, Any]:
+    """Train the round's checkpoint, in this process or through the run's launcher (`launch.train`).
+
+    Training continues from the previous round's weights (round 0: the original System-2 model) and, unless
+    the run starts each round fresh, from its optimizer, scheduler and step: one continuous optimisation,
+    as the paper's single run that re-weights every 32 steps. Only the latest trainer checkpoint (weights +
+    optimizer state, ~16 bytes per parameter) is kept on disk.
+    """
+    continuous = state.config.get("continuous", False)
+    previous = run / state.history[-1]["checkpoint"] if state.history else None
+    settings = {
+        **state.config["training"],
+        "max_steps": steps,
+        "seed": state.seed + number,
+        "continue_from": _trainer_checkpoint(previous) if continuous and previous else None,
+    }
+    start = str(previous or state.config["long_model"])
+    launcher = state.config.get("launch", {}).get("train")
+    if launcher:
+        log = folder / LOGS / "train.log"
+        stage = f"round {number:03d} training"
+        trained = train_in_child(
+            launcher, start, folder / MIX, folder / CKPT, log=log, stage=stage, **settings
+        )
+    else:
+        trained = train(start, folder / MIX, folder / CKPT, **settings)
+    _prune_trainer_checkpoints(run, keep=folder / CKPT if continuous else None)
+    return trained
+
+
+def _trainer_checkpoint(ckpt: Path) -> str:
+    """The trainer checkpoint (`checkpoint-N`, with optimizer state) a finished round left in `ckpt`."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    found = get_last_checkpoint(str(ckpt)) if ckpt.is_dir() else None
+    if found is None:
+        raise InputError(
+            f"{ckpt}: holds no trainer checkpoint to continue from; start the run with --fresh-optimizer, "
+            "or keep each round's checkpoint-N"
+        )
+    return found
+
+
+def _prune_trainer_checkpoints(run: Path, keep: Path | None) -> None:
+    """Remove every round's `ckpt/checkpoint-N` but those in `keep` (the one the next round continues)."""
+    for old in run.glob(f"round-*/{CKPT}/checkpoint-*"):
+        if old.parent != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def run_rounds(run_dir: str | os.PathLike, rounds: int, **options: Any) -> Iterator[dict[str, Any]]:

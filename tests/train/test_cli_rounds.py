@@ -65,7 +65,10 @@ def test_refs_writes_the_state_and_keeps_the_traces(started_run: Path):
     assert state["config"]["steps"] == 4 and state["config"]["mix_size"] == 16
     assert state["config"]["training"] == {
         "learning_rate": 1e-2, "batch_size": 4, "grad_accum": 1, "max_length": 64, "report_to": "none",
+        "lr_scheduler_type": "constant",
     }  # fmt: skip
+    assert state["config"]["continuous"] is True
+    assert state["config"]["launch"] == {"train": None, "data_parallel": 1, "tensor_parallel": 1}
     for name in ("short", "long"):
         assert list((started_run / "refs" / name / "traces").glob("*.parquet"))
         assert (started_run / "refs" / name / "verified.parquet").exists()
