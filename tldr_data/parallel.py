@@ -105,9 +105,11 @@ def visible_gpus() -> list[str]:
 
 
 def failure(stage: str, code: int, log: Path) -> str:
-    """One line for a failed child: the stage, how it ended, its last log line, where the log is."""
-    lines = log.read_text(errors="replace").strip().splitlines() if log.is_file() else []
-    last = f": {lines[-1].strip()[:200]}" if lines else ""
+    """One line for a failed child: the stage, how it ended, its error (or last log line), where the log is."""
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines()] if log.is_file() else []
+    errors = [line for line in lines if line.startswith("Error: ")]
+    said = errors[-1] if errors else next((line for line in reversed(lines) if line), "")
+    last = f": {said[:300]}" if said else ""
     how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
     return f"{stage} failed ({how}{last}); log: {log}"
 

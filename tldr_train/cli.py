@@ -250,6 +250,9 @@ def run_option(fn):
 @click.option("--lora/--no-lora", default=None, help="Train LoRA adapters, merged into each checkpoint")
 @click.option("--bf16/--no-bf16", default=None, help="bf16 mixed precision  [default: where the GPU has it]")
 @click.option(
+    "--gradient-checkpointing", is_flag=True, help="Recompute activations: long sequences in less memory"
+)
+@click.option(
     "--report-to", type=click.Choice(["none", "tensorboard", "wandb"]), default="none", help="Training logs"
 )
 @click.option(
@@ -290,6 +293,7 @@ def refs(
     fresh_optimizer,
     lora,
     bf16,
+    gradient_checkpointing,
     report_to,
     launcher,
     data_parallel,
@@ -323,6 +327,7 @@ def refs(
             "lr_scheduler_type": lr_scheduler,
             "lora": lora,
             "bf16": bf16,
+            "gradient_checkpointing": gradient_checkpointing or None,
             "report_to": report_to,
         }.items()
         if value is not None

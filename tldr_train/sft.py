@@ -102,6 +102,7 @@ def train_argv(
     seed: int | None = None,
     report_to: str | None = None,
     lr_scheduler_type: str | None = None,
+    gradient_checkpointing: bool | None = None,
     truncate: bool | None = None,
     continue_from: str | os.PathLike | None = None,
     extra_args: Sequence[str] = (),
@@ -124,6 +125,7 @@ def train_argv(
         "seed": seed,
         "report_to": report_to,
         "lr_scheduler_type": lr_scheduler_type,
+        "gradient_checkpointing": gradient_checkpointing,
         "truncate": truncate,
         "continue_from": continue_from,
     }

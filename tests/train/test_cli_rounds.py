@@ -64,7 +64,7 @@ def test_refs_writes_the_state_and_keeps_the_traces(started_run: Path):
     assert set(state["references"]) == {"t_short", "a_short", "t_long", "a_long"}
     assert state["config"]["steps"] == 4 and state["config"]["mix_size"] == 16
     assert state["config"]["training"] == {
-        "learning_rate": 1e-2, "batch_size": 4, "grad_accum": 1, "max_length": 64, "report_to": "none",
+        "learning_rate": 1e-2, "batch_size": 4, "grad_accum": 1, "max_length": 128, "report_to": "none",
         "lr_scheduler_type": "constant",
     }  # fmt: skip
     assert state["config"]["continuous"] is True
