@@ -21,7 +21,12 @@ cd "$REPO"
 
 # Every command goes through `run`: printed (shell-quoted, one a line) in a dry run, executed otherwise.
 run() {
-    if $DRY_RUN; then "$PYTHON" -c 'import shlex, sys; print(shlex.join(sys.argv[1:]))' "$@"; else "$@"; fi
+    if ! $DRY_RUN; then "$@"; return; fi
+    local arg line=()
+    for arg in "$@"; do
+        if [[ $arg =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then line+=("$arg"); else line+=("'${arg//\'/\'\\\'\'}'"); fi
+    done
+    echo "${line[*]}"
 }
 step() { printf '\n== %s\n' "$*"; }
 subset() {  # subset SRC OUT SQL-CONDITION: the benchmark rows the paper uses (AIME24 = the 2024 rows, ...)

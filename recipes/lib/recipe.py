@@ -66,12 +66,19 @@ def check(config: str, overrides: list[str]) -> None:
         if not (REPO / values[key]).exists():
             problems.append(f"{key}: {REPO / values[key]} does not exist")
     bench = REPO / values["benchmarks_dir"]
-    problems += [f"benchmark {name}: {bench / f} does not exist" for name, f in BENCHMARKS.items() if not (bench / f).exists()]
+    problems += [
+        f"benchmark {name}: {bench / f} does not exist"
+        for name, f in BENCHMARKS.items()
+        if not (bench / f).exists()
+    ]
     gpus, tp, dp = values["gpus"], values["tensor_parallel"], values["data_parallel"]
     if tp * dp > gpus:
         problems.append(f"data_parallel {dp} x tensor_parallel {tp} needs {tp * dp} GPUs; gpus is {gpus}")
     if values["rounds"] * values["round_steps"] > 2000:
-        problems.append(f"rounds x round_steps = {values['rounds'] * values['round_steps']}: the paper trains at most 2,000 steps")
+        problems.append(
+            f"rounds x round_steps = {values['rounds'] * values['round_steps']}: "
+            "the paper trains at most 2,000 steps"
+        )
     if problems:
         sys.exit(f"run.sh: {problems[0]}")
     sys.path.insert(0, str(REPO))
@@ -83,6 +90,9 @@ def check(config: str, overrides: list[str]) -> None:
         launcher_argv(launcher)
     except TldrError as err:
         sys.exit(f"run.sh: launcher: {err}")
+    processes = _launched_processes(launcher)
+    if processes is not None and processes != gpus:
+        sys.exit(f"run.sh: the launcher starts {processes} training processes; gpus is {gpus}")
     print(f"checked: config {config}, data under {REPO / values['benchmarks_dir']}, launcher {launcher!r}")
     missing = [name for name in ("vllm", "deepspeed", "accelerate") if importlib.util.find_spec(name) is None]
     needed = [n for n in missing if n != "deepspeed" or "zero3" in launcher]
@@ -109,28 +119,76 @@ def plan(config: str, overrides: list[str]) -> None:
         rows.append((stage, f"{dp} x vLLM (TP {tp})", dp * tp, tokens, 0.0, seconds))
 
     def train(stage: str, tokens: float, steps: int) -> None:
-        rows.append((stage, f"{v['launcher'].split()[0]}, {gpus} processes", gpus, 0.0, tokens, tokens / train_rate))
+        rows.append(
+            (stage, f"{v['launcher'].split()[0]}, {gpus} processes", gpus, 0.0, tokens, tokens / train_rate)
+        )
 
-    gen("pools: System-1 on GSM8K train", ROWS["easy_problems"] * v["short_samples"] * v["short_completion_tokens"])
+    gen(
+        "pools: System-1 on GSM8K train",
+        ROWS["easy_problems"] * v["short_samples"] * v["short_completion_tokens"],
+    )
     gen("pools: System-2 on hard problems", ROWS["hard_problems"] * v["long_samples"] * v["t_long"])
     gen("refs: both models on dev", ROWS["dev_problems"] * (v["t_short"] + v["t_long"]), passes=2)
     for mode, rounds in (("TLDR", v["rounds"]), ("static 1:1", v["static_rounds"])):
-        train(f"{mode}: {rounds} rounds of training", rounds * v["round_steps"] * batch * mixed, rounds * v["round_steps"])
+        train(
+            f"{mode}: {rounds} rounds of training",
+            rounds * v["round_steps"] * batch * mixed,
+            rounds * v["round_steps"],
+        )
         gen(f"{mode}: {rounds} dev evaluations", rounds * ROWS["dev_problems"] * mean_dev, passes=rounds)
     samples = sum(BENCH_ROWS[b] * (v["contest_samples"] if b in CONTESTS else 1) for b in BENCH_ROWS)
-    gen("final eval: 3 models x 5 benchmarks", len(MODELS_EVALUATED) * samples * mean_dev, passes=len(MODELS_EVALUATED) * 5)
+    starts = v["rounds"] + v["static_rounds"]
+    rows.append(
+        (
+            "stage starts + checkpoint I/O",
+            f"{2 * starts} child processes",
+            gpus,
+            0.0,
+            0.0,
+            starts * v["round_overhead_s"],
+        )
+    )
+    gen(
+        "final eval: 3 models x 5 benchmarks",
+        len(MODELS_EVALUATED) * samples * mean_dev,
+        passes=len(MODELS_EVALUATED) * 5,
+    )
     print(f"resource plan ({gpus} x H100 80 GB; figures are estimates from the throughputs in the config):")
-    print(f"  generation {v['generate_tok_s_per_gpu']:,} tok/s per GPU, >= {tail:,.0f} s per pass (one sequence of "
-          f"{v['max_tokens']:,} tokens at {v['decode_tok_s_per_sequence']} tok/s); training {train_rate:,.0f} tok/s "
-          f"on {gpus} GPUs ({v['train_mfu']:.0%} MFU, {flops_per_token / 1e9:.0f} GFLOP/token)")
-    print(f"  {'stage':<38} {'runs as':<30} {'GPUs':>4} {'generated':>12} {'trained':>12} {'hours':>7} {'GPU-h':>7}")
+    print(
+        f"  generation {v['generate_tok_s_per_gpu']:,} tok/s per GPU, >= {tail:,.0f} s per pass "
+        f"(one sequence of {v['max_tokens']:,} tokens at {v['decode_tok_s_per_sequence']} tok/s); "
+        f"training {train_rate:,.0f} tok/s on {gpus} GPUs ({v['train_mfu']:.0%} MFU, "
+        f"{flops_per_token / 1e9:.0f} GFLOP/token)"
+    )
+    print(
+        f"  {'stage':<38} {'runs as':<30} {'GPUs':>4} {'generated':>12} {'trained':>12} "
+        f"{'hours':>7} {'GPU-h':>7}"
+    )
     total_hours = total_gpu_hours = 0.0
     for stage, runs_as, used, generated, trained, seconds in rows:
         hours = seconds / 3600
         total_hours += hours
         total_gpu_hours += hours * gpus  # the node is held by the run whether a stage uses every GPU or not
-        print(f"  {stage:<38} {runs_as:<30} {used:>4} {generated:>12,.0f} {trained:>12,.0f} {hours:>7.1f} {hours * gpus:>7.1f}")
-    print(f"  {'total (node held)':<38} {'':<30} {gpus:>4} {'':>12} {'':>12} {total_hours:>7.1f} {total_gpu_hours:>7.1f}")
+        print(
+            f"  {stage:<38} {runs_as:<30} {used:>4} {generated:>12,.0f} {trained:>12,.0f} "
+            f"{hours:>7.1f} {hours * gpus:>7.1f}"
+        )
+    print(
+        f"  {'total (node held)':<38} {'':<30} {gpus:>4} {'':>12} {'':>12} "
+        f"{total_hours:>7.1f} {total_gpu_hours:>7.1f}"
+    )
+
+
+def _launched_processes(launcher: str) -> int | None:
+    """Training processes the launcher starts (its accelerate config or --nproc_per_node), when it says."""
+    words = shlex.split(launcher)
+    if "--nproc_per_node" in words[:-1]:
+        return int(words[words.index("--nproc_per_node") + 1])
+    if "--config_file" in words[:-1]:
+        from accelerate.commands.config.config_args import load_config_from_file
+
+        return load_config_from_file(words[words.index("--config_file") + 1]).num_processes
+    return None
 
 
 def _typed(value: str, like, key: str):

@@ -96,12 +96,14 @@ tldr-data select "$OUT/traces/system2.verified.parquet" --shortest-correct -o "$
 
 step "7. TLDR: reference points on dev, then $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools"
 # The static 1:1 mixture is the same loop with the ratio held at 0.5 (--mode constant): same budget, same draws.
+OPTIMIZER=(--lr-scheduler "$ROUND_LR_SCHEDULER")
+[[ ${CONTINUOUS,,} == true ]] || OPTIMIZER+=(--fresh-optimizer)
 for mode in tldr constant; do
     tldr-train refs --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
         -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$ROUND_SEED" \
         --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
-        --max-length "$MAX_LENGTH"
+        --max-length "$MAX_LENGTH" "${OPTIMIZER[@]}"
     tldr-train run --run "$OUT/$mode" --rounds "$ROUNDS"
 done
 tldr-train select --run "$OUT/tldr"
