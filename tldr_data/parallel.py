@@ -127,6 +127,7 @@ def _combined(summaries: list[dict[str, Any]], seconds: float) -> dict[str, Any]
         "finish_reasons": dict(reasons),
         "processes": len(summaries),
         "seconds": round(seconds, 3),
+        "generate_seconds": max(summary["generate_seconds"] for summary in summaries),
         "tokens_per_s": round(tokens / seconds, 1) if seconds else 0.0,
     }
 

@@ -106,7 +106,12 @@ def measure(
     if generated["rows_written"] or not stats_path(verified).exists():
         verify([out / TRACES], verified, timeout=protocol.verify_timeout, overwrite=True, progress=progress)
     overall = _metrics(profile([verified], by=[])[0])
-    result = {**overall, "verified": str(verified), "seconds": round(time.perf_counter() - started, 3)}
+    result = {
+        **overall,
+        "verified": str(verified),
+        "seconds": round(time.perf_counter() - started, 3),
+        "generate_seconds": generated["generate_seconds"],
+    }
     if by:
         result["groups"] = [
             {**{key: row[key] for key in by}, **_metrics(row)} for row in profile([verified], by=list(by))

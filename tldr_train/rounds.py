@@ -79,6 +79,12 @@ def run_round(
     except StageError as err:
         raise StageError(f"round {number:03d} dev evaluation: {err}") from None
     seconds["eval"] = _since(started)
+    # What the engines spent; the rest of the round (process starts, loading, saving, mixing, verifying) is
+    # overhead (docs/scaling.md).
+    seconds["train_loop"] = (
+        round(trained["train_tokens"] / trained["tokens_per_s"], 3) if trained["tokens_per_s"] else 0.0
+    )
+    seconds["generate"] = dev["generate_seconds"]
 
     entry = state.record(
         dev["accuracy"],

@@ -188,7 +188,7 @@ def numbers(history: list[dict]) -> list[dict]:
 
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k != "seconds"}
+            return {k: strip(v) for k, v in value.items() if not k.endswith("seconds")}
         return value
 
     return [strip(entry) for entry in history]
