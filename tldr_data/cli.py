@@ -1,13 +1,14 @@
 """`tldr-data`: the curation commands. Each one parses options and calls one library function.
 
-Stage order: problems/synth -> generate -> verify -> profile/select -> ratio -> mix -> push.
+Stage order, as below: problems (synth, teach: the toy world) -> import / generate -> verify ->
+profile / select -> ratio -> mix -> push.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
-from pathlib import Path
 
 import click
 
@@ -21,8 +22,11 @@ from tldr_data.clitools import (
     overwrite_option,
     progress_enabled,
     seed_option,
+    settings_options,
 )
+from tldr_data.decoding import Decoding
 from tldr_data.prompts import DEFAULT_INSTRUCTION
+from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, MODES
 
 
 @click.group(cls=TldrGroup, context_settings=CONTEXT_SETTINGS)
@@ -47,10 +51,55 @@ def cli() -> None:
     """
 
 
-# --- problems / synth: problem sets in, `problems` out ---
+def _push_or_explain(folder: str, repo_id: str, revision: str | None, private: bool) -> dict:
+    """Push, and on failure say where the local folder is and how to retry."""
+    from tldr_data import hub
+    from tldr_data.errors import HubError
+
+    try:
+        return hub.push(folder, repo_id, revision=revision, private=private)
+    except HubError as err:
+        retry = f"tldr-data push {folder} {repo_id}" + (f" --revision {revision}" if revision else "")
+        raise HubError(f"{err}; the folder is kept at {folder}; retry with `{retry}`") from err
 
 
-@cli.command()
+def _round_branch(round_: int | None) -> str | None:
+    return None if round_ is None else f"round-{round_:03d}"
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as the user could re-type it, rebuilt from parsed options (recorded in dataset cards)."""
+    words = ["tldr-data", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if not isinstance(param, click.Option) or value in (None, False) or param.name == "as_json":
+            continue
+        flag = param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+        words += [flag] if value is True else [flag, str(value)]
+    return shlex.join(words)
+
+
+def _parse_part(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        index, count = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not I/K (e.g. 0/4)") from None
+    return index, count
+
+
+def _parse_backend_options(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE (e.g. dtype=float32)")
+        pairs[key.strip().replace("-", "_")] = value
+    return pairs
+
+
+@cli.command("problems")
 @click.argument("sources", nargs=-1, required=True)
 @output_option("Output `problems` Parquet file")
 @click.option("--config", default=None, help="Dataset config of a Hub id (e.g. `main` for openai/gsm8k)")
@@ -68,7 +117,7 @@ def cli() -> None:
 )
 @overwrite_option
 @json_option
-def problems(
+def problems_command(
     sources: tuple[str, ...],
     output: str,
     config: str | None,
@@ -95,9 +144,9 @@ def problems(
     \b
     Output contract: problems (problem_id, source, question, answer, difficulty, split).
     """
-    from tldr_data.problems import import_problems
+    from tldr_data import problems
 
-    summary = import_problems(
+    summary = problems.import_problems(
         list(sources),
         output,
         config=config,
@@ -112,7 +161,7 @@ def problems(
     emit_summary(summary, line, as_json)
 
 
-@cli.command()
+@cli.command("synth")
 @output_option("Output `problems` Parquet file")
 @click.option("--levels", default="1-6", help="Levels to generate: a range (1-6) or a list (1,3,5)")
 @click.option("--per-level", type=int, default=100, help="Problems per level")
@@ -126,7 +175,7 @@ def problems(
 )
 @overwrite_option
 @json_option
-def synth(
+def synth_command(
     output: str,
     levels: str,
     per_level: int,
@@ -150,12 +199,11 @@ def synth(
     \b
     Output contract: problems (problem_id, source, question, answer, difficulty, split).
     """
-    from tldr_data.synth import parse_levels
-    from tldr_data.synth import synth as make_synth
+    from tldr_data.toy import synth
 
-    summary = make_synth(
+    summary = synth.synth(
         output,
-        levels=parse_levels(levels),
+        levels=synth.parse_levels(levels),
         per_level=per_level,
         seed=seed,
         split=split,
@@ -169,228 +217,42 @@ def synth(
     emit_summary(summary, line, as_json)
 
 
-# --- ratio / mix / push: the TLDR ratio, the re-weighted mixture, the Hub -----------------------------------
-
-
-@cli.command()
+@cli.command("teach")
 @click.option(
-    "--refs", help="Reference points T_S,A_S,T_L,A_L (System-1 then System-2 mean tokens, accuracy)"
+    "-i", "--input", "input_path", required=True, type=click.Path(), help="`problems` file from synth"
 )
-@click.option("--alpha", type=float, help="Short-pool weight the evaluated round trained with")
-@click.option("--acc", type=float, required=True, help="Dev accuracy of the current model")
-@click.option("--tokens", type=float, required=True, help="Mean dev completion tokens of the current model")
-@click.option("--eta", type=float, help="Step size  [default: 4.0]")
-@click.option("--c", "c", type=float, help="Floor mass that keeps both pools alive  [default: 0.0001]")
+@output_option("Output `traces` Parquet file")
 @click.option(
-    "--mode", type=click.Choice(["tldr", "constant"]), help="constant: static mixture  [default: tldr]"
+    "--system", type=click.Choice(["system1", "system2"]), required=True, help="Which teacher to play"
+)
+@click.option("-n", "--samples", type=int, default=1, help="Traces per problem")
+@click.option(
+    "--max-rechecks", type=int, default=2, help="System-2: most redundant re-check passes per trace"
 )
 @click.option(
-    "--state", type=click.Path(), help="Run state JSON: read refs/ratio/settings, append the update"
+    "--instruction",
+    default=DEFAULT_INSTRUCTION,
+    help=dict(Decoding.__dataclass_fields__["instruction"].metadata)["help"],
 )
-@json_option
-def ratio(
-    refs: str | None,
-    alpha: float | None,
-    acc: float,
-    tokens: float,
-    eta: float | None,
-    c: float | None,
-    mode: str | None,
-    state: str | None,
-    as_json: bool,
-) -> None:
-    """Compute the next short/long mixture ratio from a dev evaluation.
-
-    Applies the TLDR update (docs/ALGORITHM.md): more short data while the model is longer than the
-    System-1 reference, more long data while it is less accurate than the System-2 reference. With
-    --state, references, current ratio and eta/c/mode come from the run state, and the update is
-    appended to its history.
-
-    \b
-    Example:
-      tldr-data ratio --refs 1120.9,0.289,7379.6,0.756 --alpha 0.5 --acc 0.60 --tokens 7000
-      tldr-data ratio --state run/state.json --acc 0.60 --tokens 7000 --json
-    """
-    from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References, update
-    from tldr_data.runstate import RunState
-
-    if state:
-        given = {"--refs": refs, "--alpha": alpha, "--eta": eta, "--c": c, "--mode": mode}
-        clashing = [name for name, value in given.items() if value is not None]
-        if clashing:
-            raise click.UsageError(
-                f"{', '.join(clashing)} cannot be combined with --state (the run state records them)"
-            )
-        run = RunState.load(state)
-        entry = run.record(acc, tokens)
-        run.save(state)
-        alpha_short = entry["next_alpha_short"]
-        summary = {
-            "alpha_short": alpha_short,
-            "alpha_long": 1.0 - alpha_short,
-            "b_short": entry["b_short"],
-            "b_long": entry["b_long"],
-            "round": entry["round"],
-            "previous_alpha_short": entry["alpha_short"],
-            "state": state,
-        }
-    else:
-        missing = [name for name, value in (("--refs", refs), ("--alpha", alpha)) if value is None]
-        if missing:
-            raise click.UsageError(f"{' and '.join(missing)} required without --state")
-        step = update(
-            alpha,
-            acc,
-            tokens,
-            References.parse(refs),
-            eta=DEFAULT_ETA if eta is None else eta,
-            c=DEFAULT_C if c is None else c,
-            mode=mode or "tldr",
-        )
-        summary = {**vars(step), "previous_alpha_short": alpha}
-    line = (
-        f"alpha_short {summary['alpha_short']:.6f}  alpha_long {summary['alpha_long']:.6f}  "
-        f"(b_short {summary['b_short']:.4f}, b_long {summary['b_long']:.4f}; "
-        f"was {summary['previous_alpha_short']:.6f})"
-    )
-    emit_summary(summary, line, as_json)
-
-
-@cli.command()
-@click.option(
-    "--short", "short_pool", required=True, help="Short (System-1) pool: verified Parquet file or folder"
-)
-@click.option(
-    "--long", "long_pool", required=True, help="Long (System-2) pool: verified Parquet file or folder"
-)
-@click.option("--ratio", type=float, help="Short-pool weight alpha_short in [0, 1]")
-@click.option(
-    "--state", type=click.Path(), help="Run state JSON: take the current ratio, round and seed from it"
-)
-@click.option("--size", type=int, required=True, help="Rows in the mixture")
-@output_option("Output dataset folder")
-@click.option("--seed", type=int, help="Random seed  [default: 0, or the run state's]")
-@click.option("--replace", is_flag=True, help="Draw with replacement (allows pools smaller than their share)")
-@click.option("--round", "round_", type=int, help="Round number (recorded; part of the draw)")
+@seed_option
 @overwrite_option
-@click.option("--push-to-hub", "repo_id", help="Also upload the folder to this Hub dataset repo ORG/NAME")
-@click.option("--private", is_flag=True, help="Create the Hub repo as private")
-@click.option("--revision", help="Hub branch to push to  [default: round-NNN when the round is known]")
 @json_option
-@click.pass_context
-def mix(
-    ctx: click.Context,
-    short_pool: str,
-    long_pool: str,
-    ratio: float | None,
-    state: str | None,
-    size: int,
-    output: str,
-    seed: int | None,
-    replace: bool,
-    round_: int | None,
-    overwrite: bool,
-    repo_id: str | None,
-    private: bool,
-    revision: str | None,
-    as_json: bool,
-) -> None:
-    """Draw a mixture with exact short/long counts into a Hub-ready dataset folder.
+def teach_command(input_path: str, output: str, as_json: bool, **options) -> None:
+    """Write scripted System-1 / System-2 teacher traces for synth problems.
 
-    Reads two `verified` pools (from `tldr-data select`); writes the `mixture` contract: a folder with
-    data/*.parquet in TRL's conversational prompt-completion format and a README.md dataset card.
-    round(ratio * size) rows come from the short pool, the rest from the long one, each drawn from a
-    seeded shuffle. With --push-to-hub each round goes to its own branch (round-003).
+    Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher answers at once; the
+    System-2 teacher works step by step and re-checks itself 0..--max-rechecks times. Run `verify
+    --tokenizer MODEL` on the result to count tokens, then `mix` to make SFT data for tiny models.
 
     \b
     Example:
-      tldr-data mix --short short.parquet --long long.parquet --ratio 0.5 --size 256 -o mix/
-      tldr-data mix --short s.parquet --long l.parquet --state run/state.json --size 256 \\
-          -o run/round-001/mix --push-to-hub me/tldr-mix
+      tldr-data teach -i train.parquet --style system2 -n 2 -o teach/s2.parquet
     """
-    from tldr_data.mix import mix as draw_mixture
-    from tldr_data.runstate import RunState
+    from tldr_data.toy import teacher
 
-    if (ratio is None) == (state is None):
-        raise click.UsageError("give exactly one of --ratio and --state")
-    if state:
-        run = RunState.load(state)
-        ratio = run.current_alpha
-        if round_ is None:
-            round_ = run.history[-1]["round"] + 1 if run.history else 0
-        seed = run.seed if seed is None else seed
-    summary = draw_mixture(
-        short_pool,
-        long_pool,
-        output,
-        ratio=ratio,
-        size=size,
-        seed=seed or 0,
-        replace=replace,
-        round=round_,
-        command=_command_line(ctx),
-        overwrite=overwrite,
-    )
-    counts = summary["rows_per_pool"]
-    line = (
-        f"mixed {size:,} rows ({counts['short']:,} short + {counts['long']:,} long, alpha_short {ratio:.4f}) "
-        f"in {summary['seconds']:.1f}s -> {output}"
-    )
-    if repo_id:
-        summary["hub"] = _push_or_explain(output, repo_id, revision or _round_branch(round_), private)
-        line += f"; pushed to {summary['hub']['url']}"
+    summary = teacher.teach(input_path, output, **options)
+    line = f"taught {summary['rows']:,} {summary['system']} traces -> {output}"
     emit_summary(summary, line, as_json)
-
-
-@cli.command()
-@click.argument("folder", type=click.Path())
-@click.argument("repo_id")
-@click.option("--revision", help="Hub branch to push to (created if missing)  [default: main]")
-@click.option("--private", is_flag=True, help="Create the Hub repo as private")
-@json_option
-def push(folder: str, repo_id: str, revision: str | None, private: bool, as_json: bool) -> None:
-    """Upload a folder the toolkit wrote (e.g. a mixture) to a Hugging Face Hub dataset repo.
-
-    Uses the token in HF_TOKEN (or the one saved by `hf auth login`); 429 and 5xx answers are retried
-    with backoff. The folder is never modified.
-
-    \b
-    Example:
-      tldr-data push run/round-003/mix me/tldr-mix --revision round-003
-    """
-    summary = _push_or_explain(folder, repo_id, revision, private)
-    emit_summary(summary, f"pushed {len(summary['files'])} files from {folder} -> {summary['url']}", as_json)
-
-
-def _push_or_explain(folder: str, repo_id: str, revision: str | None, private: bool) -> dict:
-    """Push, and on failure say where the local folder is and how to retry."""
-    from tldr_data.errors import HubError
-    from tldr_data.hub import push as push_folder
-
-    try:
-        return push_folder(folder, repo_id, revision=revision, private=private)
-    except HubError as err:
-        retry = f"tldr-data push {folder} {repo_id}" + (f" --revision {revision}" if revision else "")
-        raise HubError(f"{err}; the folder is kept at {folder}; retry with `{retry}`") from err
-
-
-def _round_branch(round_: int | None) -> str | None:
-    return None if round_ is None else f"round-{round_:03d}"
-
-
-def _command_line(ctx: click.Context) -> str:
-    """The command as the user could re-type it, rebuilt from parsed options (recorded in dataset cards)."""
-    words = ["tldr-data", ctx.info_name or ""]
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name)
-        if not isinstance(param, click.Option) or value in (None, False) or param.name == "as_json":
-            continue
-        flag = param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
-        words += [flag] if value is True else [flag, str(value)]
-    return shlex.join(words)
-
-
-# --- stage: import, verify, profile, select (traces -> verified -> pools) ---
 
 
 @cli.command("import")
@@ -414,9 +276,11 @@ def import_command(
       tldr-data import run.json -o traces.parquet --system system2 \\
         -m deepseek-ai/DeepSeek-R1-Distill-Qwen-7B
     """
-    from tldr_data.importers import import_traces
+    from tldr_data import importers
 
-    summary = import_traces(inputs, output, format=fmt, system=system, model=model, overwrite=overwrite)
+    summary = importers.import_traces(
+        inputs, output, format=fmt, system=system, model=model, overwrite=overwrite
+    )
     emit_summary(
         summary,
         f"imported {summary['rows']:,} responses to {summary['problems']:,} problems -> {output}",
@@ -424,175 +288,7 @@ def import_command(
     )
 
 
-@cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@output_option("Output `verified` Parquet file")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores]")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, help="Seconds per item")
-@click.option("--tokenizer", default=None, help="Tokenizer name or folder [default: each row's `model`]")
-@overwrite_option
-@json_option
-def verify(
-    inputs: tuple[str, ...],
-    output: str,
-    workers: int | None,
-    timeout: float,
-    tokenizer: str | None,
-    overwrite: bool,
-    as_json: bool,
-) -> None:
-    """Check every trace's answer with math-verify and recount its tokens.
-
-    Reads `traces` (files or folders of shards), writes `verified` (every row, in input order, with
-    `pred_answer`, `correct`, `verdict`) plus `<output>.stats.json`. An item slower than --timeout is
-    killed and labelled `timeout`.
-
-    \b
-    Example:
-      tldr-data verify traces/ -o verified.parquet --workers 8 --tokenizer Qwen/Qwen2.5-7B-Instruct
-    """
-    from tldr_data.verify import verify as run_verify
-
-    summary = run_verify(
-        inputs,
-        output,
-        workers=workers,
-        timeout=timeout,
-        tokenizer=tokenizer,
-        overwrite=overwrite,
-        progress=progress_enabled(),
-    )
-    counts = ", ".join(f"{n:,} {verdict}" for verdict, n in summary["verdicts"].items() if n)
-    emit_summary(
-        summary,
-        f"verified {summary['rows']:,} rows in {summary['seconds']:.1f}s "
-        f"({summary['rows_per_second']:,.0f} rows/s): {counts} -> {output}",
-        as_json,
-    )
-
-
-@cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--by", default="system,source", help="Comma-separated group columns ('' for one group)")
-@click.option(
-    "--plot", "plot_path", type=click.Path(), default=None, help="Write token histograms to this PNG"
-)
-@click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
-@json_option
-def profile(inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: bool, as_json: bool) -> None:
-    """Profile accuracy and thinking length per group of `verified` rows.
-
-    Per group: n, accuracy, mean/median/p90/max completion tokens, truncated_rate and pass_at_k (k =
-    samples per problem; null with one sample). Timeouts and errors count as wrong, and their tokens count.
-
-    \b
-    Example:
-      tldr-data profile verified.parquet --by system,source --plot lengths.png
-      tldr-data profile verified/ --by source --json | jq '.[] | {source, accuracy}'
-    """
-    from tldr_data import profile as lib
-    from tldr_data.duck import connect
-
-    keys = [name.strip() for name in by.split(",") if name.strip()]
-    if show_sql:
-        click.echo(lib.profile_sql(connect(), inputs, keys))
-        return
-    rows = lib.profile(inputs, by=keys)
-    if plot_path:
-        lib.plot(inputs, rows, keys, plot_path)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
-    else:
-        click.echo(lib.render_table(rows, keys))
-
-
-@cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@output_option("Output pool, `verified` Parquet file")
-@click.option(
-    "--shortest-correct",
-    "mode",
-    flag_value="shortest-correct",
-    default=True,
-    help="Per problem, keep the shortest correct sample",
-)
-@click.option("--all-correct", "mode", flag_value="all-correct", help="Keep every distinct correct sample")
-@click.option(
-    "--max-tokens", type=click.IntRange(min=1), default=None, help="Drop completions longer than this"
-)
-@click.option("--drop-truncated", is_flag=True, help="Drop completions that hit the length limit")
-@click.option(
-    "--where", default=None, help="Keep only rows matching this SQL condition, e.g. \"source = 'gsm8k'\""
-)
-@click.option(
-    "--rejected", type=click.Path(), default=None, help="Also write dropped rows (+ drop_reason) here"
-)
-@click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
-@overwrite_option
-@json_option
-def select(
-    inputs: tuple[str, ...],
-    output: str,
-    mode: str,
-    max_tokens: int | None,
-    drop_truncated: bool,
-    where: str | None,
-    rejected: str | None,
-    show_sql: bool,
-    overwrite: bool,
-    as_json: bool,
-) -> None:
-    """Select a training pool from `verified` rows: correct, deduplicated, shortest per problem.
-
-    Reads `verified`, writes `verified` (kept rows) and `<output>.stats.json`; every dropped row is
-    counted under one reason: not_correct, truncated, too_long, where, duplicate, not_shortest.
-
-    \b
-    Example:
-      tldr-data select system2.parquet -o long_pool.parquet --shortest-correct --max-tokens 16000
-      tldr-data select system1.parquet -o short_pool.parquet --all-correct --where "source = 'gsm8k'"
-    """
-    from tldr_data import select as lib
-    from tldr_data.duck import connect
-
-    options = {"mode": mode, "max_tokens": max_tokens, "drop_truncated": drop_truncated, "where": where}
-    if show_sql:
-        click.echo(lib.select_sql(connect(), inputs, **options))
-        return
-    summary = lib.select(inputs, output, **options, rejected=rejected, overwrite=overwrite)
-    dropped = ", ".join(f"{n:,} {reason}" for reason, n in summary["dropped"].items() if n) or "none"
-    emit_summary(
-        summary,
-        f"kept {summary['kept']:,} of {summary['rows']:,} rows ({summary['problems_kept']:,} problems); "
-        f"dropped {dropped} -> {output}",
-        as_json,
-    )
-
-
-# --- generate: sample System-1 / System-2 traces ---------------------------------------------------------
-
-
-def _parse_part(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        index, count = (int(x) for x in value.split("/"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not I/K (e.g. 0/4)") from None
-    return index, count
-
-
-def _parse_backend_options(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
-    pairs = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE (e.g. dtype=float32)")
-        pairs[key.strip().replace("-", "_")] = value
-    return pairs
-
-
-@cli.command(name="generate")
+@cli.command("generate")
 @click.option(
     "-m", "--model", required=True, help="Hub id or local model folder (the server's model name for openai)"
 )
@@ -601,32 +297,20 @@ def _parse_backend_options(_ctx: click.Context, _param: click.Parameter, values:
 )
 @output_option("Output folder of `traces` shards (re-running resumes it)")
 @click.option("--system", required=True, help="Label of the traces: system1, system2 or your own")
-@click.option("-n", "n", type=int, default=1, help="Samples per problem")
-@click.option("--temperature", type=float, default=0.7, help="Sampling temperature; 0 means greedy")
-@click.option("--top-p", type=float, default=0.95, help="Nucleus sampling mass")
-@click.option(
-    "--max-tokens", type=int, default=4096, help="Most tokens per completion (longer ones are cut: length)"
-)
-@seed_option
+@settings_options(Decoding, "decoding")
 @click.option(
     "--backend", default=None, help="vllm, transformers, openai or fake [default: vllm if installed]"
 )
 @click.option(
-    "--instruction",
-    default=DEFAULT_INSTRUCTION,
-    help='Appended to the question after a blank line; "" for none',
-)
-@click.option("--system-prompt", default=None, help="Optional system message of the chat template")
-@click.option(
     "--tokenizer", default=None, help="Tokenizer for the chat template and token counts [default: MODEL]"
 )
 @click.option("--batch-size", type=int, default=256, help="Samples per shard (the work a kill can lose)")
-@click.option("--tensor-parallel-size", type=int, default=1, help="GPUs per model replica (vllm)")
+@click.option("--tensor-parallel-size", type=int, help="GPUs per model replica (vllm)  [default: 1]")
 @click.option(
     "--base-url", default=None, help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (openai)"
 )
 @click.option("--api-key", default=None, help="API key (openai) [default: $OPENAI_API_KEY]")
-@click.option("--concurrency", type=int, default=8, help="Requests in flight (openai)")
+@click.option("--concurrency", type=int, help="Requests in flight (openai)  [default: 8]")
 @click.option(
     "-O",
     "--backend-option",
@@ -653,7 +337,19 @@ def _parse_backend_options(_ctx: click.Context, _param: click.Parameter, values:
 @click.option("--limit", type=int, default=None, help="Only the first N problems")
 @click.option("--allow-mixed", is_flag=True, help="Add traces of other settings to a folder that holds some")
 @json_option
-def generate_command(input_path: str, output: str, data_parallel: int, as_json: bool, **options) -> None:
+def generate_command(
+    model: str,
+    input_path: str,
+    output: str,
+    data_parallel: int,
+    tensor_parallel_size: int | None,
+    base_url: str | None,
+    api_key: str | None,
+    concurrency: int | None,
+    backend_options: dict,
+    as_json: bool,
+    **options,
+) -> None:
     """Sample completions for each problem with a local or served model.
 
     Reads `problems`, writes a folder of `traces` Parquet shards (every problems column, the rendered prompt,
@@ -667,15 +363,25 @@ def generate_command(input_path: str, output: str, data_parallel: int, as_json: 
       vllm serve MODEL & tldr-data generate -m MODEL --backend openai --base-url http://localhost:8000/v1 ...
       tldr-data generate -m MODEL ... --data-parallel 4 --tensor-parallel-size 2   # 8 GPUs, 4 engines
     """
-    from tldr_data.generate import generate
-    from tldr_data.parallel import generate_parallel
+    from tldr_data import generate, parallel
 
-    model = options.pop("model")
+    engine_flags = {
+        "tensor_parallel_size": tensor_parallel_size,
+        "base_url": base_url,
+        "api_key": api_key,
+        "concurrency": concurrency,
+    }
+    # The engine flags are the commonest backend options; they fill the backend's Options like -O does.
+    engine = {**backend_options, **{key: value for key, value in engine_flags.items() if value is not None}}
     if data_parallel == 1:
-        summary = generate(model, input_path, output, progress=progress_enabled(), **options)
+        summary = generate.generate(
+            model, input_path, output, backend_options=engine, progress=progress_enabled(), **options
+        )
     else:
-        logs = Path(output) / "logs"
-        summary = generate_parallel(model, input_path, output, processes=data_parallel, logs=logs, **options)
+        logs = os.path.join(output, "logs")
+        summary = parallel.generate_parallel(
+            model, input_path, output, processes=data_parallel, logs=logs, backend_options=engine, **options
+        )
     reasons = summary["finish_reasons"]
     line = (
         f"generated {summary['rows_written']:,} rows ({summary['rows_skipped']:,} already there) for "
@@ -686,7 +392,7 @@ def generate_command(input_path: str, output: str, data_parallel: int, as_json: 
     emit_summary(summary, line, as_json)
 
 
-@cli.command(name="backends")
+@cli.command("backends")
 @json_option
 def backends_command(as_json: bool) -> None:
     """List the generation backends, their capabilities and options.
@@ -695,11 +401,11 @@ def backends_command(as_json: bool) -> None:
     Example:
       tldr-data backends --json
     """
-    from tldr_data.backends import BACKENDS, default_backend, get_backend
+    from tldr_data import backends
 
-    rows = [get_backend(name).capabilities() for name in BACKENDS]
+    rows = [backends.get_backend(name).capabilities() for name in backends.BACKENDS]
     if as_json:
-        click.echo(json.dumps({"default": default_backend(), "backends": rows}, indent=2))
+        click.echo(json.dumps({"default": backends.default_backend(), "backends": rows}, indent=2))
         return
     for row in rows:
         options = ", ".join(f"{k}={v}" for k, v in row["options"].items())
@@ -707,38 +413,284 @@ def backends_command(as_json: bool) -> None:
         click.echo(f"{row['name']:<13} {row['description']}  [{', '.join(flags)}]  options: {options}")
 
 
-# --- stage: teach (scripted teacher traces for the synthetic world) ---
-
-
-@cli.command(name="teach")
-@click.option(
-    "-i", "--input", "input_path", required=True, type=click.Path(), help="`problems` file from synth"
-)
-@output_option("Output `traces` Parquet file")
-@click.option(
-    "--style", type=click.Choice(["system1", "system2"]), required=True, help="Which teacher to play"
-)
-@click.option("-n", "--samples", type=int, default=1, help="Traces per problem")
-@click.option(
-    "--max-rechecks", type=int, default=2, help="System-2: most redundant re-check passes per trace"
-)
-@click.option("--instruction", default=DEFAULT_INSTRUCTION, help="Instruction appended to each question")
-@seed_option
+@cli.command("verify")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@output_option("Output `verified` Parquet file")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores]")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, help="Seconds per item")
+@click.option("--tokenizer", default=None, help="Tokenizer name or folder [default: each row's `model`]")
 @overwrite_option
 @json_option
-def teach_command(input_path: str, output: str, as_json: bool, **options) -> None:
-    """Write scripted System-1 / System-2 teacher traces for synth problems.
+def verify_command(
+    inputs: tuple[str, ...],
+    output: str,
+    workers: int | None,
+    timeout: float,
+    tokenizer: str | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Check every trace's answer with math-verify and recount its tokens.
 
-    Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher answers at once; the
-    System-2 teacher works step by step and re-checks itself 0..--max-rechecks times. Run `verify
-    --tokenizer MODEL` on the result to count tokens, then `mix` to make SFT data for tiny models.
+    Reads `traces` (files or folders of shards), writes `verified` (every row, in input order, with
+    `pred_answer`, `correct`, `verdict`) plus `<output>.stats.json`. An item slower than --timeout is
+    killed and labelled `timeout`.
 
     \b
     Example:
-      tldr-data teach -i train.parquet --style system2 -n 2 -o teach/s2.parquet
+      tldr-data verify traces/ -o verified.parquet --workers 8 --tokenizer Qwen/Qwen2.5-7B-Instruct
     """
-    from tldr_data.teacher import teach
+    from tldr_data import verify
 
-    summary = teach(input_path, output, **options)
-    line = f"taught {summary['rows']:,} {summary['style']} traces -> {output}"
+    summary = verify.verify(
+        inputs,
+        output,
+        workers=workers,
+        timeout=timeout,
+        tokenizer=tokenizer,
+        overwrite=overwrite,
+        progress=progress_enabled(),
+    )
+    counts = ", ".join(f"{n:,} {verdict}" for verdict, n in summary["verdicts"].items() if n)
+    emit_summary(
+        summary,
+        f"verified {summary['rows']:,} rows in {summary['seconds']:.1f}s "
+        f"({summary['rows_per_second']:,.0f} rows/s): {counts} -> {output}",
+        as_json,
+    )
+
+
+@cli.command("profile")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--by", default="system,source", help="Comma-separated group columns ('' for one group)")
+@click.option(
+    "--plot", "plot_path", type=click.Path(), default=None, help="Write token histograms to this PNG"
+)
+@click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
+@json_option
+def profile_command(
+    inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: bool, as_json: bool
+) -> None:
+    """Profile accuracy and thinking length per group of `verified` rows.
+
+    Per group: n, accuracy, mean/median/p90/max completion tokens, truncated_rate and pass_at_k (k =
+    samples per problem; null with one sample). Timeouts and errors count as wrong, and their tokens count.
+
+    \b
+    Example:
+      tldr-data profile verified.parquet --by system,source --plot lengths.png
+      tldr-data profile verified/ --by source --json | jq '.[] | {source, accuracy}'
+    """
+    from tldr_data import duck, profile
+
+    keys = [name.strip() for name in by.split(",") if name.strip()]
+    if show_sql:
+        click.echo(profile.profile_sql(duck.connect(), inputs, keys))
+        return
+    rows = profile.profile(inputs, by=keys)
+    if plot_path:
+        profile.plot(inputs, rows, keys, plot_path)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+    else:
+        click.echo(profile.render_table(rows, keys))
+
+
+@cli.command("select")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@output_option("Output pool, `verified` Parquet file")
+@click.option(
+    "--shortest-correct",
+    "mode",
+    flag_value="shortest-correct",
+    default=True,
+    help="Per problem, keep the shortest correct sample",
+)
+@click.option("--all-correct", "mode", flag_value="all-correct", help="Keep every distinct correct sample")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=None, help="Drop completions longer than this"
+)
+@click.option("--drop-truncated", is_flag=True, help="Drop completions that hit the length limit")
+@click.option(
+    "--where", default=None, help="Keep only rows matching this SQL condition, e.g. \"source = 'gsm8k'\""
+)
+@click.option(
+    "--rejected", type=click.Path(), default=None, help="Also write dropped rows (+ drop_reason) here"
+)
+@click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
+@overwrite_option
+@json_option
+def select_command(
+    inputs: tuple[str, ...],
+    output: str,
+    mode: str,
+    max_tokens: int | None,
+    drop_truncated: bool,
+    where: str | None,
+    rejected: str | None,
+    show_sql: bool,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Select a training pool from `verified` rows: correct, deduplicated, shortest per problem.
+
+    Reads `verified`, writes `verified` (kept rows) and `<output>.stats.json`; every dropped row is
+    counted under one reason: not_correct, truncated, too_long, where, duplicate, not_shortest.
+
+    \b
+    Example:
+      tldr-data select system2.parquet -o long_pool.parquet --shortest-correct --max-tokens 16000
+      tldr-data select system1.parquet -o short_pool.parquet --all-correct --where "source = 'gsm8k'"
+    """
+    from tldr_data import duck, select
+
+    options = {"mode": mode, "max_tokens": max_tokens, "drop_truncated": drop_truncated, "where": where}
+    if show_sql:
+        click.echo(select.select_sql(duck.connect(), inputs, **options))
+        return
+    summary = select.select(inputs, output, **options, rejected=rejected, overwrite=overwrite)
+    dropped = ", ".join(f"{n:,} {reason}" for reason, n in summary["dropped"].items() if n) or "none"
+    emit_summary(
+        summary,
+        f"kept {summary['kept']:,} of {summary['rows']:,} rows ({summary['problems_kept']:,} problems); "
+        f"dropped {dropped} -> {output}",
+        as_json,
+    )
+
+
+@cli.command("ratio")
+@click.option(
+    "--refs",
+    required=True,
+    help="Reference points T_S,A_S,T_L,A_L (System-1 then System-2 mean tokens, accuracy)",
+)
+@click.option("--alpha", type=float, required=True, help="Short-pool weight the evaluated round trained with")
+@click.option("--acc", type=float, required=True, help="Dev accuracy of the current model")
+@click.option("--tokens", type=float, required=True, help="Mean dev completion tokens of the current model")
+@click.option("--eta", type=float, default=DEFAULT_ETA, help="Step size")
+@click.option("--floor", "c", type=float, default=DEFAULT_C, help="Floor mass c keeping both pools alive")
+@click.option("--mode", type=click.Choice(MODES), default="tldr", help="constant: static mixture")
+@json_option
+def ratio_command(
+    refs: str,
+    alpha: float,
+    acc: float,
+    tokens: float,
+    eta: float,
+    c: float,
+    mode: str,
+    as_json: bool,
+) -> None:
+    """Compute the next short/long mixture ratio from a dev evaluation.
+
+    Applies the TLDR update (docs/ALGORITHM.md): more short data while the model is longer than the
+    System-1 reference, more long data while it is less accurate than the System-2 reference. To record
+    the update in a run folder, use `tldr-train record`.
+
+    \b
+    Example:
+      tldr-data ratio --refs 1120.9,0.289,7379.6,0.756 --alpha 0.5 --acc 0.60 --tokens 7000
+    """
+    from tldr_data import ratio
+
+    step = ratio.update(alpha, acc, tokens, ratio.References.parse(refs), eta=eta, c=c, mode=mode)
+    summary = {**vars(step), "previous_alpha_short": alpha}
+    line = (
+        f"alpha_short {summary['alpha_short']:.6f}  alpha_long {summary['alpha_long']:.6f}  "
+        f"(b_short {summary['b_short']:.4f}, b_long {summary['b_long']:.4f}; "
+        f"was {summary['previous_alpha_short']:.6f})"
+    )
     emit_summary(summary, line, as_json)
+
+
+@cli.command("mix")
+@click.option(
+    "--short", "short_pool", required=True, help="Short (System-1) pool: verified Parquet file or folder"
+)
+@click.option(
+    "--long", "long_pool", required=True, help="Long (System-2) pool: verified Parquet file or folder"
+)
+@click.option("--ratio", type=float, required=True, help="Short-pool weight alpha_short in [0, 1]")
+@click.option("--size", type=int, required=True, help="Rows in the mixture")
+@output_option("Output dataset folder")
+@seed_option
+@click.option("--replace", is_flag=True, help="Draw with replacement (allows pools smaller than their share)")
+@click.option("--round", "round_", type=int, help="Round number (recorded; part of the draw)")
+@overwrite_option
+@click.option("--push-to-hub", "repo_id", help="Also upload the folder to this Hub dataset repo ORG/NAME")
+@click.option("--private", is_flag=True, help="Create the Hub repo as private")
+@click.option("--revision", help="Hub branch to push to  [default: round-NNN when the round is known]")
+@json_option
+@click.pass_context
+def mix_command(
+    ctx: click.Context,
+    short_pool: str,
+    long_pool: str,
+    ratio: float,
+    size: int,
+    output: str,
+    seed: int,
+    replace: bool,
+    round_: int | None,
+    overwrite: bool,
+    repo_id: str | None,
+    private: bool,
+    revision: str | None,
+    as_json: bool,
+) -> None:
+    """Draw a mixture with exact short/long counts into a Hub-ready dataset folder.
+
+    Reads two `verified` pools (from `tldr-data select`); writes the `mixture` contract: a folder with
+    data/*.parquet in TRL's conversational prompt-completion format and a README.md dataset card.
+    round(ratio * size) rows come from the short pool, the rest from the long one, each drawn from a
+    seeded shuffle. With --push-to-hub each round goes to its own branch (round-003).
+
+    \b
+    Example:
+      tldr-data mix --short short.parquet --long long.parquet --ratio 0.5 --size 256 -o mix/
+      tldr-data mix --short s.parquet --long l.parquet --ratio 0.9184 --round 1 --size 256 \\
+          -o run/round-001/mix --push-to-hub me/tldr-mix
+    """
+    from tldr_data import mix
+
+    summary = mix.mix(
+        short_pool,
+        long_pool,
+        output,
+        ratio=ratio,
+        size=size,
+        seed=seed,
+        replace=replace,
+        round=round_,
+        command=_command_line(ctx),
+        overwrite=overwrite,
+    )
+    counts = summary["rows_per_pool"]
+    line = (
+        f"mixed {size:,} rows ({counts['short']:,} short + {counts['long']:,} long, alpha_short {ratio:.4f}) "
+        f"in {summary['seconds']:.1f}s -> {output}"
+    )
+    if repo_id:
+        summary["hub"] = _push_or_explain(output, repo_id, revision or _round_branch(round_), private)
+        line += f"; pushed to {summary['hub']['url']}"
+    emit_summary(summary, line, as_json)
+
+
+@cli.command("push")
+@click.argument("folder", type=click.Path())
+@click.argument("repo_id")
+@click.option("--revision", help="Hub branch to push to (created if missing)  [default: main]")
+@click.option("--private", is_flag=True, help="Create the Hub repo as private")
+@json_option
+def push_command(folder: str, repo_id: str, revision: str | None, private: bool, as_json: bool) -> None:
+    """Upload a folder the toolkit wrote (e.g. a mixture) to a Hugging Face Hub dataset repo.
+
+    Uses the token in HF_TOKEN (or the one saved by `hf auth login`); 429 and 5xx answers are retried
+    with backoff. The folder is never modified.
+
+    \b
+    Example:
+      tldr-data push run/round-003/mix me/tldr-mix --revision round-003
+    """
+    summary = _push_or_explain(folder, repo_id, revision, private)
+    emit_summary(summary, f"pushed {len(summary['files'])} files from {folder} -> {summary['url']}", as_json)

@@ -6,10 +6,13 @@ stderr and an exit code (1 runtime failure, 2 bad input), as in sqlite-utils' cl
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import sys
 import traceback
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Collection
 from typing import Any
 
 import click
@@ -25,6 +28,10 @@ class TldrGroup(click.Group):
     An unexpected exception is a bug: it is reported in one line too, with the traceback only
     under `--debug` (set by the group callback into `ctx.obj`).
     """
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        """Commands in the order cli.py defines them: the order of the pipeline's stages."""
+        return list(self.commands)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -45,6 +52,36 @@ class TldrGroup(click.Group):
                 err=True,
             )
             ctx.exit(1)
+
+
+def settings_options(cls: type, name: str, exclude: Collection[str] = ()) -> Callable:
+    """Click options built from a settings dataclass; the command receives one `cls` instance as `name`.
+
+    Each field's metadata holds its `help`, optionally its `flags` (default `--field-name`) and `choices`;
+    its default is the option's default, so `--help` shows the value the library uses. Fields without
+    help (and those in `exclude`) stay at their defaults.
+    """
+    hints = typing.get_type_hints(cls)
+    shown = [f for f in dataclasses.fields(cls) if "help" in f.metadata and f.name not in exclude]
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            kwargs[name] = cls(**{f.name: kwargs.pop(f.name) for f in shown})
+            return fn(*args, **kwargs)
+
+        for f in reversed(shown):
+            flags = f.metadata.get("flags", ("--" + f.name.replace("_", "-"),))
+            kinds = [t for t in typing.get_args(hints[f.name]) if t is not type(None)] or [hints[f.name]]
+            kind = click.Choice(f.metadata["choices"]) if "choices" in f.metadata else kinds[0]
+            if kind is bool and "/" in flags[0]:
+                kind = None
+            command = click.option(*flags, f.name, type=kind, default=f.default, help=f.metadata["help"])(
+                command
+            )
+        return command
+
+    return decorate
 
 
 def output_option(help: str = "Output path", required: bool = True) -> Callable:

@@ -16,9 +16,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tldr_data import done
+from tldr_data.decoding import Decoding
 from tldr_data.errors import ConfigError, StageError, TldrError
 
 SUMMED = ("problems", "rows_written", "rows_skipped", "shards_written", "completion_tokens")
@@ -31,21 +34,25 @@ def generate_parallel(
     *,
     processes: int,
     logs: str | os.PathLike,
-    tensor_parallel_size: int = 1,
+    decoding: Decoding | None = None,
+    backend_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Run `generate` as `processes` pinned child processes into `output`; return the summed summary.
 
-    `options` are `generate`'s keywords (JSON-able values). Each child's stderr goes to
+    `options` are `generate`'s other keywords (JSON-able values); each process gets
+    `backend_options["tensor_parallel_size"]` GPUs. Each child's stderr goes to
     `logs/generate-part-I-of-K.log`; a failed child raises StageError naming its part and log, after the
-    other parts have finished (their shards are kept, so a re-run only redoes what is missing).
+    other parts have finished (their shards are kept, so a re-run only redoes what is missing). The folder
+    gets its done-marker when every part has finished.
     """
     if processes < 1:
         raise ConfigError(f"--data-parallel {processes}: run at least 1 generation process")
     if options.get("part") is not None:
         raise ConfigError("--part and --data-parallel exclude each other: --data-parallel K runs the K parts")
     started = time.perf_counter()
-    groups = device_groups(processes, tensor_parallel_size)
+    engine = dict(backend_options or {})
+    groups = device_groups(processes, int(engine.get("tensor_parallel_size", 1)))
     folder = Path(logs)
     folder.mkdir(parents=True, exist_ok=True)
     inputs = [str(p) for p in input] if isinstance(input, list | tuple) else str(input)
@@ -57,7 +64,8 @@ def generate_parallel(
             "input": inputs,
             "output": str(output),
             "part": [i, processes],
-            "tensor_parallel_size": tensor_parallel_size,
+            "decoding": asdict(decoding or Decoding()),
+            "backend_options": engine,
         }
         env = dict(os.environ)
         if devices is not None:
@@ -76,7 +84,9 @@ def generate_parallel(
             failures.append(failure(stage, child.returncode, log))
     if failures:
         raise StageError(failures[0])
-    return _combined(summaries, time.perf_counter() - started)
+    summary = _combined(summaries, time.perf_counter() - started)
+    done.mark_done(output, summary)
+    return summary
 
 
 def device_groups(processes: int, tensor_parallel_size: int) -> list[str | None]:
@@ -105,7 +115,7 @@ def visible_gpus() -> list[str]:
 
 
 def failure(stage: str, code: int, log: Path) -> str:
-    """One line for a failed child: the stage, how it ended, its error (or last log line), where the log is."""
+    """One line for a failed child: the stage, how it ended, its error (or last line), where the log is."""
     lines = [line.strip() for line in log.read_text(errors="replace").splitlines()] if log.is_file() else []
     errors = [line for line in lines if line.startswith("Error: ")]
     said = errors[-1] if errors else next((line for line in reversed(lines) if line), "")
@@ -138,6 +148,7 @@ def main() -> int:
 
     request = json.loads(sys.argv[1])
     request["part"] = tuple(request["part"])
+    request["decoding"] = Decoding(**request["decoding"])
     try:
         summary = generate(request.pop("model"), request.pop("input"), request.pop("output"), **request)
     except TldrError as err:

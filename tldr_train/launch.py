@@ -10,34 +10,66 @@ done marker, generation shards) makes a re-run continue where it stopped.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tldr_data import done
 from tldr_data.errors import ConfigError, StageError
 from tldr_data.parallel import failure
-from tldr_train.sft import DONE_FILE, train_argv
+from tldr_train.sft import train_argv
+from tldr_train.training import Training
 
 SFT_MODULE = "tldr_train.sft"
 
 
-def generation_processes(config: dict[str, Any]) -> dict[str, Any]:
-    """`measure`'s process settings from the run's `launch`: K pinned engine processes, or this process.
+@dataclass(frozen=True)
+class Launch:
+    """How a run's heavy stages run; `tldr-train init` records it and every round reuses it."""
 
-    A run that launches its training in children generates in children too, so no engine outlives its
-    stage in the round's process.
-    """
-    launch = config.get("launch", {})
-    processes = launch.get("data_parallel", 1)
-    in_children = bool(launch.get("train")) or processes > 1
-    return {
-        "processes": processes if in_children else None,
-        "tensor_parallel_size": launch.get("tensor_parallel", 1),
-    }
+    launcher: str | None = field(
+        default=None,
+        metadata={
+            "help": "Train each round in a child process: python, 'torchrun --nproc_per_node 8', "
+            "'accelerate launch --config_file recipes/accelerate/zero3.yaml'  [default: in this process]"
+        },
+    )
+    data_parallel: int = field(
+        default=1,
+        metadata={
+            "help": "Generate in K processes, each pinned to its own GPUs (one traces folder, --part I/K)"
+        },
+    )
+    tensor_parallel: int = field(
+        default=1, metadata={"flags": ("--tensor-parallel-size",), "help": "GPUs per vLLM engine"}
+    )
+
+    def check(self) -> None:
+        """Found now (an unknown launcher, a missing accelerate config), not at round 0's training."""
+        if self.launcher:
+            launcher_argv(self.launcher)
+        for value, flag in (
+            (self.data_parallel, "--data-parallel"),
+            (self.tensor_parallel, "--tensor-parallel-size"),
+        ):
+            if value < 1:
+                raise ConfigError(f"{flag} {value}: must be at least 1")
+
+    def generation(self) -> dict[str, Any]:
+        """`measure`'s process settings: K pinned engine processes, or this process.
+
+        A run that launches its training in children generates in children too, so no engine outlives its
+        stage in the round's process (vLLM does not give all GPU memory back when deleted).
+        """
+        in_children = bool(self.launcher) or self.data_parallel > 1
+        return {
+            "processes": self.data_parallel if in_children else None,
+            "tensor_parallel_size": self.tensor_parallel,
+        }
 
 
 def launcher_argv(launcher: str) -> list[str]:
@@ -61,20 +93,38 @@ def launcher_argv(launcher: str) -> list[str]:
     )
 
 
-def sft_command(launcher: str, model: str, dataset: Any, output: Any, **settings: Any) -> list[str]:
-    """The full training command a round runs (also what `--dry-run` style plans print)."""
-    return [*launcher_argv(launcher), "-m", SFT_MODULE, *train_argv(model, dataset, output, **settings)]
+def sft_command(
+    launcher: str, model: str, dataset: Any, output: Any, training: Training, **options: Any
+) -> list[str]:
+    """The full training command a round runs: the launcher, `-m tldr_train.sft`, `train_argv`'s flags."""
+    return [
+        *launcher_argv(launcher),
+        "-m",
+        SFT_MODULE,
+        *train_argv(model, dataset, output, training, **options),
+    ]
 
 
 def train_in_child(
-    launcher: str, model: str, dataset: Any, output: Any, *, log: Path, stage: str, **settings: Any
+    launcher: str,
+    model: str,
+    dataset: Any,
+    output: Any,
+    training: Training,
+    *,
+    log: Path,
+    stage: str,
+    **options: Any,
 ) -> dict[str, Any]:
-    """Train through the launcher; the summary is the done marker the child wrote (skipped when it exists)."""
-    done = Path(output) / DONE_FILE
-    if done.exists():
-        return {**json.loads(done.read_text()), "skipped": True}
-    run_child(stage, sft_command(launcher, model, dataset, output, **settings), log)
-    return {**json.loads(done.read_text()), "skipped": False}
+    """Train through the launcher; the summary is the done-marker the child wrote (skipped when it exists)."""
+    finished = done.read_done(output)
+    if finished is not None:
+        return {**finished, "skipped": True}
+    run_child(stage, sft_command(launcher, model, dataset, output, training, **options), log)
+    finished = done.read_done(output)
+    if finished is None:
+        raise StageError(f"{stage}: the launcher exited 0 but {output} has no done-marker; log: {log}")
+    return {**finished, "skipped": False}
 
 
 def run_child(stage: str, command: list[str], log: Path, env: dict[str, str] | None = None) -> None:

@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tldr_data import done
 from tldr_data.atomic import write_json
 from tldr_data.errors import ConfigError, InputError, SchemaError, TldrError
+from tldr_train.training import Training
 
 CONFIG_FILE = "tldr_sft_config.json"
-DONE_FILE = "tldr_sft_done.json"
 ADAPTER_DIR = "adapter"
 KEEP_COLUMNS = ["prompt", "completion"]
 
@@ -49,89 +50,70 @@ class SFTScriptArguments:
     )
 
 
-# Where tldr departs from SFTConfig's defaults: the brief's learning rate for full fine-tuning, seed 0 like
-# every other stage, and no length limit (TRL's 1024 silently cuts long reasoning traces, end and EOS
-# included; a limit is a memory bound the user sets, and rows over it are refused unless --truncate).
-# A recipe (`--config`) overrides these, and flags override the recipe.
-TLDR_DEFAULTS = {"learning_rate": 1e-5, "seed": 0, "max_length": None}
-
-
 def make_parser():
     """TRL's parser over our arguments, SFTConfig and ModelConfig (also reads `--config recipe.yaml`).
 
-    The device decides what TRL leaves open: bf16 only where a GPU supports it, `use_cpu` where none exists.
+    tldr's training defaults (training.py; seed 0 like every other stage) sit beneath a recipe, and flags
+    override the recipe. The device decides what TRL leaves open: bf16 only where a GPU supports it,
+    `use_cpu` where none exists.
     """
     import torch
     from trl import ModelConfig, SFTConfig, TrlParser
 
     parser = TrlParser((SFTScriptArguments, SFTConfig, ModelConfig), prog="python -m tldr_train.sft")
     cuda = torch.cuda.is_available()
-    parser.set_defaults(**TLDR_DEFAULTS, bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda)
+    device = {"bf16": cuda and torch.cuda.is_bf16_supported(), "use_cpu": not cuda}
     if not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         # NCCL needs GPUs: `torchrun --nproc_per_node 2 -m tldr_train.sft` on CPUs runs DDP over gloo.
-        parser.set_defaults(ddp_backend="gloo")
+        device["ddp_backend"] = "gloo"
+    parser.set_defaults(**{**Training().trl_defaults(), "seed": 0, **device})
     return parser
 
 
-def train(model: str, dataset: str | os.PathLike, output: str | os.PathLike, **settings: Any) -> dict:
+def train(
+    model: str,
+    dataset: str | os.PathLike,
+    output: str | os.PathLike,
+    training: Training | None = None,
+    **options: Any,
+) -> dict:
     """Fine-tune `model` on `dataset` into `output`; return the summary (steps, tokens, tokens/s, loss).
 
-    `settings` are `train_argv`'s keywords. A setting left at None takes the recipe's value (`extra_args`
-    may hold `--config r.yaml`), else SFTConfig's default with TLDR_DEFAULTS on top (learning rate 1e-5,
-    seed 0, no length limit, max_steps -1: epochs). `extra_args` are HF/TRL flags in their own spelling
-    (`--lr_scheduler_type cosine`); they come last, so they override the named settings.
+    `options` are `train_argv`'s (max_steps, seed, continue_from, extra_args).
     """
-    return run(*parse(train_argv(model, dataset, output, **settings)))
+    return run(*parse(train_argv(model, dataset, output, training, **options)))
 
 
 def train_argv(
     model: str,
     dataset: str | os.PathLike,
     output: str | os.PathLike,
+    training: Training | None = None,
     *,
     max_steps: int | None = None,
-    learning_rate: float | None = None,
-    batch_size: int | None = None,
-    grad_accum: int | None = None,
-    max_length: int | None = None,
-    lora: bool | None = None,
-    lora_r: int | None = None,
-    lora_alpha: int | None = None,
-    packing: bool | None = None,
-    bf16: bool | None = None,
     seed: int | None = None,
-    report_to: str | None = None,
-    lr_scheduler_type: str | None = None,
-    gradient_checkpointing: bool | None = None,
-    truncate: bool | None = None,
     continue_from: str | os.PathLike | None = None,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
-    """The flags of `python -m tldr_train.sft` for these settings: what a launcher (torchrun, ...) runs."""
-    settings = {
+    """The flags of `python -m tldr_train.sft` for these settings: what a launcher (torchrun, ...) runs.
+
+    Settings of `training` that differ from its defaults become flags, over the recipe's values
+    (`extra_args` may hold `--config r.yaml`); `max_steps` None means the recipe's, else -1 (epochs).
+    `continue_from` is an earlier run's trainer checkpoint to carry on from (see `_train_and_save`).
+    `extra_args` are HF/TRL flags in their own spelling (`--warmup_ratio 0.1`); they come last, so they
+    override the named settings.
+    """
+    named = {
         "model_name_or_path": model,
         "dataset": dataset,
         "output_dir": output,
         "max_steps": max_steps,
-        "learning_rate": learning_rate,
-        "per_device_train_batch_size": batch_size,
-        "gradient_accumulation_steps": grad_accum,
-        "max_length": max_length,
-        "use_peft": lora,
-        "lora_r": lora_r,
-        "lora_alpha": lora_alpha,
-        "packing": packing,
-        "bf16": bf16,
-        "seed": seed,
-        "report_to": report_to,
-        "lr_scheduler_type": lr_scheduler_type,
-        "gradient_checkpointing": gradient_checkpointing,
-        "truncate": truncate,
         "continue_from": continue_from,
     }
-    argv = [
-        token for key, value in settings.items() if value is not None for token in (f"--{key}", str(value))
-    ]
+    argv = [token for key, value in named.items() if value is not None for token in (f"--{key}", str(value))]
+    argv += (training or Training()).trl_flags()
+    if seed is not None:
+        argv += ["--seed", str(seed)]
     return argv + list(extra_args)
 
 
@@ -152,14 +134,14 @@ def parse(argv: Sequence[str]) -> tuple:
 def run(script_args, training_args, model_args) -> dict:
     """Train, save a loadable checkpoint and its resolved config, mark it done; a no-op when already done."""
     output = Path(training_args.output_dir)
-    done = output / DONE_FILE
-    if done.exists():
-        return {**json.loads(done.read_text()), "skipped": True}
+    finished = done.read_done(output)
+    if finished is not None:
+        return {**finished, "skipped": True}
     _check_report_to(training_args.report_to)
     lengths = check_lengths(script_args, training_args, model_args)
     # transformers prints its training logs on stdout; stdout is for the summary, so they go to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        return _train_and_save(script_args, training_args, model_args, output, done, lengths)
+        return _train_and_save(script_args, training_args, model_args, output, lengths)
 
 
 def check_lengths(script_args, training_args, model_args) -> dict:
@@ -204,7 +186,7 @@ def _tokenizer(model_args):
         raise InputError(f"model {model}: cannot be loaded ({str(err).splitlines()[0]})") from err
 
 
-def _train_and_save(script_args, training_args, model_args, output: Path, done: Path, lengths: dict) -> dict:
+def _train_and_save(script_args, training_args, model_args, output: Path, lengths: dict) -> dict:
     """Resume from the last checkpoint if any; the done marker is written last, after the model.
 
     With `continue_from`, training carries on from an earlier run's trainer checkpoint (optimizer, scheduler,
@@ -245,7 +227,7 @@ def _train_and_save(script_args, training_args, model_args, output: Path, done: 
         "seconds": round(time.perf_counter() - started, 3),
     }
     if trainer.accelerator.is_main_process:
-        write_json(summary, done)
+        done.mark_done(output, summary)
     trainer.accelerator.wait_for_everyone()
     return {**summary, "skipped": False}
 

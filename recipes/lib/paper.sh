@@ -75,9 +75,9 @@ $CONTINUOUS || TRAINING+=(--fresh-optimizer)
 for mode in tldr constant; do
     rounds=$ROUNDS; [[ $mode == constant ]] && rounds=$STATIC_ROUNDS
     if [[ ! -f $OUT/$mode/state.json ]]; then
-        run tldr-train refs --short-model "$SYSTEM1_MODEL" --long-model "$SYSTEM2_MODEL" \
+        run tldr-train init --short-model "$SYSTEM1_MODEL" --long-model "$SYSTEM2_MODEL" \
             --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
-            -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --c "$FLOOR" --alpha0 "$ALPHA0" --tol "$TOL" \
+            -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --floor "$FLOOR" --alpha0 "$ALPHA0" --tol "$TOL" \
             "${PROTOCOL[@]}" "${GPUS_FOR_GENERATION[@]}" "${TRAINING[@]}"
     fi
     run tldr-train run --run "$OUT/$mode" --rounds "$rounds"
@@ -88,13 +88,13 @@ if [[ -n $HUB_REPO ]]; then
         run tldr-data push "$OUT/tldr/$round/mix" "$HUB_REPO" --revision "$round"
     done
 fi
-run tldr-train select --run "$OUT/tldr" --tol "$TOL"
+run tldr-train pick --run "$OUT/tldr" --tol "$TOL"
 
 step "4. Final evaluation: the untouched System-2 model, the static 1:1 mixture and TLDR's selected round"
 if $DRY_RUN; then
-    tldr_ckpt=SELECTED_CHECKPOINT  # the checkpoint `tldr-train select --run $OUT/tldr --json` names
+    tldr_ckpt=SELECTED_CHECKPOINT  # the checkpoint `tldr-train pick --run $OUT/tldr --json` names
 else
-    tldr_ckpt=$(tldr-train select --run "$OUT/tldr" --tol "$TOL" --json \
+    tldr_ckpt=$(tldr-train pick --run "$OUT/tldr" --tol "$TOL" --json \
         | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["checkpoint"])')
 fi
 static_ckpt=$OUT/constant/round-$(printf %03d $((STATIC_ROUNDS - 1)))/ckpt

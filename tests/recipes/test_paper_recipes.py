@@ -43,10 +43,10 @@ def test_dry_run_prints_commands_the_clis_accept_and_a_plan(
         command = CLIS[program].commands[name]
         command.make_context(name, list(args))  # Click parses every option and argument as a real call would
     lines = {" ".join(c[:2]): c for c in commands}
-    refs = shlex.join(lines["tldr-train refs"])
+    refs = shlex.join(lines["tldr-train init"])
     # The paper's setup (docs/ALGORITHM.md): one protocol, rounds of 32 steps at a constant 1e-5, eta 4, ...
     for setting in [
-        "--eta 4.0", "--c 0.0001", "--alpha0 0.5", "--tol 0.3",
+        "--eta 4.0", "--floor 0.0001", "--alpha0 0.5", "--tol 0.3",
         "--temperature 0.7 --top-p 0.95 --max-tokens 16000",
         "--steps 32", "--lr 1e-05 --lr-scheduler constant", f"--batch-size 1 --grad-accum {grad_accum}",
         "--max-length 16000", "--bf16 --gradient-checkpointing", "recipes/accelerate/zero3.yaml",

@@ -15,14 +15,15 @@ import psutil
 import pytest
 
 from tldr_data.errors import ConfigError
-from tldr_data.runstate import RunState
 from tldr_train.launch import launcher_argv, sft_command
+from tldr_train.run import RunState
+from tldr_train.training import Training
 
-LAUNCH = {"train": "torchrun --nproc_per_node 2", "data_parallel": 2, "tensor_parallel": 1}
+LAUNCH = {"launcher": "torchrun --nproc_per_node 2", "data_parallel": 2, "tensor_parallel": 1}
 
 
 def launched_copy(started_run: Path, folder: Path) -> Path:
-    """The started run, set to train through torchrun and generate in 2 processes (what refs records)."""
+    """The started run, set to train through torchrun and generate in 2 processes (what init records)."""
     import shutil
 
     run = Path(shutil.copytree(started_run, folder))
@@ -117,7 +118,7 @@ def test_launchers_are_the_hf_commands_run_with_this_python(tmp_path: Path) -> N
     assert launcher_argv(f"accelerate launch --config_file {config}")[1:] == [
         "-m", "accelerate.commands.launch", "--config_file", str(config)
     ]  # fmt: skip
-    command = sft_command("torchrun --nproc_per_node 2", "m", "mix", "ckpt", max_steps=32, continue_from=None)
+    command = sft_command("torchrun --nproc_per_node 2", "m", "mix", "ckpt", Training(), max_steps=32)
     assert (
         command[-9:]
         == [
