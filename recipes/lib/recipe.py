@@ -43,7 +43,7 @@ def load(config: str, overrides: list[str]) -> dict:
     for override in overrides:
         key, sep, value = override.partition("=")
         if not sep or key not in knobs:
-            sys.exit(f"run.sh: {override!r} is not KEY=VALUE with a KEY of {path}")
+            _fail(f"run.sh: {override!r} is not KEY=VALUE with a KEY of {path}")
         knobs[key] = _typed(value, knobs[key], key)
     return knobs
 
@@ -59,9 +59,17 @@ def knobs(config: str, overrides: list[str]) -> None:
 
 
 def check(config: str, overrides: list[str]) -> None:
-    """Exit 2 with one line on the first problem; print what was checked."""
+    """Exit 2 with one line on the first problem (bad input); print what was checked."""
     values = load(config, overrides)
     problems = []
+    gpus, tp, dp = values["gpus"], values["tensor_parallel"], values["data_parallel"]
+    if tp * dp > gpus:
+        problems.append(f"data_parallel {dp} x tensor_parallel {tp} needs {tp * dp} GPUs; gpus is {gpus}")
+    if values["rounds"] * values["round_steps"] > 2000:
+        problems.append(
+            f"rounds x round_steps = {values['rounds'] * values['round_steps']}: "
+            "the paper trains at most 2,000 steps"
+        )
     for key in LOCAL:
         if not (REPO / values[key]).exists():
             problems.append(f"{key}: {REPO / values[key]} does not exist")
@@ -71,16 +79,8 @@ def check(config: str, overrides: list[str]) -> None:
         for name, f in BENCHMARKS.items()
         if not (bench / f).exists()
     ]
-    gpus, tp, dp = values["gpus"], values["tensor_parallel"], values["data_parallel"]
-    if tp * dp > gpus:
-        problems.append(f"data_parallel {dp} x tensor_parallel {tp} needs {tp * dp} GPUs; gpus is {gpus}")
-    if values["rounds"] * values["round_steps"] > 2000:
-        problems.append(
-            f"rounds x round_steps = {values['rounds'] * values['round_steps']}: "
-            "the paper trains at most 2,000 steps"
-        )
     if problems:
-        sys.exit(f"run.sh: {problems[0]}")
+        _fail(f"run.sh: {problems[0]}")
     sys.path.insert(0, str(REPO))
     from tldr_data.errors import TldrError
     from tldr_train.launch import launcher_argv
@@ -89,10 +89,10 @@ def check(config: str, overrides: list[str]) -> None:
     try:
         launcher_argv(launcher)
     except TldrError as err:
-        sys.exit(f"run.sh: launcher: {err}")
+        _fail(f"run.sh: launcher: {err}")
     processes = _launched_processes(launcher)
     if processes is not None and processes != gpus:
-        sys.exit(f"run.sh: the launcher starts {processes} training processes; gpus is {gpus}")
+        _fail(f"run.sh: the launcher starts {processes} training processes; gpus is {gpus}")
     print(f"checked: config {config}, data under {REPO / values['benchmarks_dir']}, launcher {launcher!r}")
     missing = [name for name in ("vllm", "deepspeed", "accelerate") if importlib.util.find_spec(name) is None]
     needed = [n for n in missing if n != "deepspeed" or "zero3" in launcher]
@@ -191,15 +191,21 @@ def _launched_processes(launcher: str) -> int | None:
     return None
 
 
+def _fail(message: str) -> None:
+    """One line on stderr, exit status 2: the config or an override is bad input."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
 def _typed(value: str, like, key: str):
     if isinstance(like, bool):
         if value.lower() not in ("true", "false"):
-            sys.exit(f"run.sh: {key}={value!r}: expected true or false")
+            _fail(f"run.sh: {key}={value!r}: expected true or false")
         return value.lower() == "true"
     try:
         return type(like)(value) if isinstance(like, int | float) else value
     except ValueError:
-        sys.exit(f"run.sh: {key}={value!r}: expected a {type(like).__name__}")
+        _fail(f"run.sh: {key}={value!r}: expected a {type(like).__name__}")
 
 
 def _shell(value) -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import BENCHMARKS, requires_shared
 
 from tldr_data.cli import cli as data_cli
 from tldr_train.cli import cli as train_cli
@@ -31,6 +32,7 @@ def dry_run(size: str, tmp_path: Path, *overrides: str) -> subprocess.CompletedP
     )
 
 
+@requires_shared(BENCHMARKS)
 @pytest.mark.parametrize("size, grad_accum", [("7b", "1"), ("14b", "4")])
 def test_dry_run_prints_commands_the_clis_accept_and_a_plan(
     size: str, grad_accum: str, tmp_path: Path
@@ -65,9 +67,14 @@ def test_dry_run_prints_commands_the_clis_accept_and_a_plan(
 
 def test_a_bad_override_or_gpu_count_is_one_line(tmp_path: Path) -> None:
     result = dry_run("7b", tmp_path, "gpus=4")
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert result.stderr.strip() == "run.sh: data_parallel 8 x tensor_parallel 1 needs 8 GPUs; gpus is 4"
-    result = dry_run("7b", tmp_path, "data_parallel=4", "gpus=4")
-    assert result.stderr.strip() == "run.sh: the launcher starts 8 training processes; gpus is 4"
     result = dry_run("14b", tmp_path, "etta=4")
-    assert "'etta=4' is not KEY=VALUE with a KEY of" in result.stderr
+    assert result.returncode == 2 and "'etta=4' is not KEY=VALUE with a KEY of" in result.stderr
+
+
+@requires_shared(BENCHMARKS)
+def test_the_launcher_must_start_one_training_process_per_gpu(tmp_path: Path) -> None:
+    result = dry_run("7b", tmp_path, "data_parallel=4", "gpus=4")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "run.sh: the launcher starts 8 training processes; gpus is 4"
