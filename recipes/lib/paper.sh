@@ -28,6 +28,12 @@ run() {
     done
     echo "${line[*]}"
 }
+# `run_json FILE cmd...`: the same, with the command's JSON summary (stdout) saved to FILE.
+run_json() {
+    local file=$1
+    shift
+    if $DRY_RUN; then run "$@"; echo "    (stdout -> $file)"; else "$@" > "$file"; fi
+}
 step() { printf '\n== %s\n' "$*"; }
 subset() {  # subset SRC OUT SQL-CONDITION: the benchmark rows the paper uses (AIME24 = the 2024 rows, ...)
     run "$PYTHON" -c 'import duckdb, sys; duckdb.sql(f"COPY (SELECT * FROM read_parquet(\"{sys.argv[1]}\") WHERE {sys.argv[3]}) TO \"{sys.argv[2]}\" (FORMAT parquet)")' "$1" "$2" "$3"
@@ -98,18 +104,18 @@ else
         | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["checkpoint"])')
 fi
 static_ckpt=$OUT/constant/round-$(printf %03d $((STATIC_ROUNDS - 1)))/ckpt
+TESTS=()
 for pair in "system2=$SYSTEM2_MODEL" "static=$static_ckpt" "tldr=$tldr_ckpt"; do
     name=${pair%%=*}
-    for bench in gsm8k math500 minerva; do
-        run tldr-train eval -m "${pair#*=}" --bench "$P/$bench.parquet" "${PROTOCOL[@]}" "${GPUS_FOR_GENERATION[@]}" \
-            -o "$OUT/eval/$name" --json
-    done
-    for bench in aime24 amc23; do  # contests: accuracy averaged over several samples per problem
-        run tldr-train eval -m "${pair#*=}" --bench "$P/$bench.parquet" -n "$CONTEST_SAMPLES" "${PROTOCOL[@]}" \
-            "${GPUS_FOR_GENERATION[@]}" -o "$OUT/eval/$name" --json
+    for bench in gsm8k math500 minerva aime24 amc23; do
+        samples=1  # contests: accuracy averaged over several samples per problem (the paper: 8)
+        [[ $bench == aime24 || $bench == amc23 ]] && samples=$CONTEST_SAMPLES
+        run_json "$OUT/eval/$name-$bench.json" tldr-train eval -m "${pair#*=}" --bench "$P/$bench.parquet" \
+            -n "$samples" "${PROTOCOL[@]}" "${GPUS_FOR_GENERATION[@]}" -o "$OUT/eval/$name" --json
+        TESTS+=(--test "$name-$bench=$OUT/eval/$name-$bench.json")
     done
 done
-run tldr-train report --run "$OUT/tldr" --plot "$OUT/pareto.png"
+run_json "$OUT/report.md" tldr-train report --run "$OUT/tldr" "${TESTS[@]}" --plot "$OUT/pareto.png"
 
 if $DRY_RUN; then
     echo

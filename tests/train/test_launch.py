@@ -138,3 +138,19 @@ def test_launchers_are_the_hf_commands_run_with_this_python(tmp_path: Path) -> N
         launcher_argv("deepspeed --num_gpus 8")
     with pytest.raises(ConfigError, match="no accelerate config file"):
         launcher_argv(f"accelerate launch --config_file {tmp_path / 'absent.yaml'}")
+
+
+def test_init_refuses_an_unknown_launcher_before_any_work(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tldr_train.cli import cli
+
+    args = ["init", "--short-model", "s", "--long-model", "l", "--short-pool", "a", "--long-pool", "b"]
+    args += ["--dev", "d", "-o", str(tmp_path / "run"), "--launcher", "deepspeed --num_gpus 8"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: --launcher 'deepspeed --num_gpus 8': start it with python, torchrun or accelerate launch "
+        "(e.g. 'torchrun --nproc_per_node 8')"
+    ]
+    assert not (tmp_path / "run").exists()
