@@ -94,6 +94,10 @@ def run_round(
         seconds=seconds,
     )
     run.save(base, state)
+    # Once the round is recorded, the trainer state it started from is no longer needed (until then a re-drawn
+    # mixture may retrain the round from it).
+    continuous = state.config.get("continuous", False)
+    _prune_trainer_checkpoints(base, keep=folder / CKPT if continuous else None)
     return entry
 
 
@@ -102,8 +106,8 @@ def train_stage(base: Path, state: RunState, folder: Path, number: int, steps: i
 
     Training continues from the previous round's weights (round 0: the original System-2 model) and, unless
     the run starts each round fresh, from its optimizer, scheduler and step: one continuous optimisation, as
-    the paper's single run that re-weights every 32 steps. Only the latest trainer checkpoint (weights and
-    optimizer state, ~16 bytes per parameter) stays on disk.
+    the paper's single run that re-weights every 32 steps. Once a round is recorded, only its trainer
+    checkpoint (weights and optimizer state, ~16 bytes per parameter) stays on disk.
     """
     continuous = state.config.get("continuous", False)
     previous = base / state.history[-1]["checkpoint"] if state.history else None
@@ -123,7 +127,6 @@ def train_stage(base: Path, state: RunState, folder: Path, number: int, steps: i
         )
     else:
         trained = train(start, folder / MIX, folder / CKPT, training, **options)
-    _prune_trainer_checkpoints(base, keep=folder / CKPT if continuous else None)
     return trained
 
 

@@ -116,7 +116,9 @@ def tldr_world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
             str(root / "base"),
             mixture,
             root / name,
-            training=Training(learning_rate=0.01, batch_size=8, max_length=64, report_to="none"),
+            training=Training(
+                learning_rate=0.01, lr_scheduler="linear", batch_size=8, max_length=64, report_to="none"
+            ),
             max_steps=steps,
         )
         models[name] = root / name
