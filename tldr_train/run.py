@@ -6,7 +6,8 @@ A TLDR run is one folder:
     RUN/refs/{short,long}/   the reference measurements (refs.py)
     RUN/round-NNN/mix/       the round's mixture (tldr-data mix's folder)
     RUN/round-NNN/ckpt/      the round's checkpoint (tldr-train sft's folder)
-    RUN/round-NNN/dev/       the round's dev measurement (traces/ + verified.parquet)
+    RUN/round-NNN/dev/       the round's dev measurement (traces/ + verified.parquet; logs/ of its processes)
+    RUN/round-NNN/logs/      train.log, when training runs through a launcher (torchrun, accelerate launch)
     RUN/round-NNN/test/      the round's held-out measurement, where `sweep --test` took one
                              (`tldr-train eval`'s folder; its done-marker holds eval's summary)
     RUN/sweep/ratio-R/       the static baseline at short-pool weight R beside the run (sweep.py),
@@ -47,7 +48,7 @@ VERSION = 1
 STATE = "state.json"
 REFS = "refs"
 SWEEP = "sweep"
-MIX, CKPT, DEV, TEST = "mix", "ckpt", "dev", "test"
+MIX, CKPT, DEV, LOGS, TEST = "mix", "ckpt", "dev", "logs", "test"
 DEFAULT_TOL = 0.3
 DEFAULT_ALPHA0 = 0.5
 DEFAULT_RATIOS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the static sweep's short-pool weights

@@ -74,10 +74,13 @@ tldr-data mix --short "$OUT/teach/system1.easy.parquet" --long "$OUT/teach/syste
     --size $(( $(levels_in "$EASY_LEVELS") * TRAIN_PER_LEVEL )) --seed "$SEED" -o "$OUT/mix/system1"
 tldr-data mix --short "$OUT/teach/system1.easy.parquet" --long "$OUT/teach/system2.verified.parquet" --ratio 0 \
     --size $(( $(levels_in "$LEVELS") * TRAIN_PER_LEVEL )) --seed "$SEED" -o "$OUT/mix/system2"
+TRUNCATION=(--no-truncate)
+[[ ${TRUNCATE,,} == true ]] && TRUNCATION=(--truncate)
 for system in system1 system2; do
     steps_var=${system^^}_STEPS
     tldr-train sft -m "$OUT/models/base" -d "$OUT/mix/$system" -o "$OUT/models/$system" --max-steps "${!steps_var}" \
-        --lr "$LR" --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH" --seed "$SEED" --warmup_steps "$WARMUP_STEPS"
+        --lr "$LR" --lr-scheduler linear --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" \
+        --seed "$SEED" --warmup_steps "$WARMUP_STEPS"
 done
 
 step "6. Sample both models on fresh problems, verify, profile, and select the two pools"
@@ -99,6 +102,8 @@ step "7. TLDR over round seed(s) $ROUND_SEEDS, each with the static mixture at r
 # Per round seed: references on dev, $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools, the paper's
 # pick, then the static baseline at each ratio (the same loop with the ratio held: same budget, pools and
 # draws) and the held-out test of the pick and of each ratio's last round.
+OPTIMIZER=(--lr-scheduler "$ROUND_LR_SCHEDULER")
+[[ ${CONTINUOUS,,} == true ]] || OPTIMIZER+=(--fresh-optimizer)
 RATIO_ARGS=() && for ratio in $RATIOS; do RATIO_ARGS+=(--ratio "$ratio"); done
 RUNS=()
 for round_seed in $ROUND_SEEDS; do
@@ -108,7 +113,7 @@ for round_seed in $ROUND_SEEDS; do
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
         -o "$RUN" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$round_seed" \
         --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
-        --max-length "$MAX_LENGTH"
+        --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" "${OPTIMIZER[@]}"
     tldr-train run --run "$RUN" --rounds "$ROUNDS"
     tldr-train pick --run "$RUN"
     tldr-train sweep --run "$RUN" "${RATIO_ARGS[@]}" --test "$P/test.parquet"
