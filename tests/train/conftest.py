@@ -118,7 +118,7 @@ def tldr_world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
             mixture,
             root / name,
             training=Training(
-                learning_rate=0.01, lr_scheduler="linear", batch_size=8, max_length=64, report_to="none"
+                learning_rate=0.01, lr_scheduler="linear", batch_size=8, max_length=128, report_to="none"
             ),
             max_steps=steps,
         )

@@ -22,6 +22,9 @@ def invoke(*args):
 def swept(looped_run, tldr_world, tmp_path_factory: pytest.TempPathFactory):
     """The two-round run with static runs at ratios 0 and 1 and test points (the dev set stands in)."""
     run = Path(shutil.copytree(looped_run[0], tmp_path_factory.mktemp("sweep") / "run"))
+    # Tolerance 1: every round qualifies, so the run has a pick for the sweep to measure.
+    state = json.loads((run / "state.json").read_text())
+    (run / "state.json").write_text(json.dumps({**state, "tol": 1.0}))
     result = invoke("sweep", "--run", run, "--ratio", "0", "--ratio", "1", "--test", tldr_world.dev)
     assert result.exit_code == 0, result.output
     return run, result.stdout.splitlines()
