@@ -6,6 +6,7 @@ Stage order: problems/synth -> generate -> verify -> profile/select -> ratio -> 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 
 import click
@@ -21,6 +22,7 @@ from tldr_data.clitools import (
     progress_enabled,
     seed_option,
 )
+from tldr_data.paths import public_path
 from tldr_data.prompts import DEFAULT_INSTRUCTION
 
 
@@ -378,13 +380,18 @@ def _round_branch(round_: int | None) -> str | None:
 
 
 def _command_line(ctx: click.Context) -> str:
-    """The command as the user could re-type it, rebuilt from parsed options (recorded in dataset cards)."""
+    """The command as the user could re-type it, rebuilt from parsed options (recorded in dataset cards).
+
+    Paths appear as `public_path` shows them: cards are pushed to the Hub and must not name local folders.
+    """
     words = ["tldr-data", ctx.info_name or ""]
     for param in ctx.command.params:
         value = ctx.params.get(param.name)
         if not isinstance(param, click.Option) or value in (None, False) or param.name == "as_json":
             continue
         flag = param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+        if isinstance(value, str) and (os.path.isabs(value) or os.path.exists(value)):
+            value = public_path(value)
         words += [flag] if value is True else [flag, str(value)]
     return shlex.join(words)
 

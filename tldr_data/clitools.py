@@ -7,6 +7,7 @@ stderr and an exit code (1 runtime failure, 2 bad input), as in sqlite-utils' cl
 from __future__ import annotations
 
 import json
+import math
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,18 +20,45 @@ from tldr_data.errors import TldrError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
-class TldrGroup(click.Group):
-    """A Click group that reports TldrError as `Error: ...` with its exit code, never a traceback.
+class TldrCommand(click.Command):
+    """A Click command whose number options refuse NaN and infinity, whatever their declared type.
 
-    An unexpected exception is a bug: it is reported in one line too, with the traceback only
-    under `--debug` (set by the group callback into `ctx.obj`).
+    No setting of this toolkit means anything at NaN or infinity (a NaN compares false with every bound,
+    so range checks let it through), so the check lives here once, for every float option of every
+    command, and runs while parsing: before anything is loaded or written.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        for param in self.params:
+            if isinstance(param.type, click.types.FloatParamType):
+                values = ctx.params.get(param.name)
+                for value in values if isinstance(values, tuple | list) else [values]:
+                    if isinstance(value, float) and not math.isfinite(value):
+                        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+        return rest
+
+
+class TldrGroup(click.Group):
+    """A Click group that reports every error in one line with its exit code, never a traceback.
+
+    TldrError and its kinds are the library's failures (exit 1) and bad input (exit 2); Click's usage errors
+    (unknown or malformed options) exit 2 in the same one-line form. An unexpected exception is a bug: it is
+    reported in one line too, with the traceback only under `--debug` (set by the group callback into
+    `ctx.obj`). Its commands are TldrCommands.
+    """
+
+    command_class = TldrCommand
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TldrError as err:
-            click.echo(f"Error: {err}", err=True)
+            click.echo(f"Error: {_one_line(str(err))}", err=True)
+            ctx.exit(err.exit_code)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx else ctx.command_path
+            click.echo(f"Error: {_one_line(err.format_message())} (see `{where} --help`)", err=True)
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -41,10 +69,16 @@ class TldrGroup(click.Group):
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
             click.echo(
-                f"Error: unexpected {type(err).__name__}: {err} (re-run with --debug for the traceback)",
+                f"Error: unexpected {type(err).__name__}: {_one_line(str(err))} "
+                "(re-run with --debug for the traceback)",
                 err=True,
             )
             ctx.exit(1)
+
+
+def _one_line(text: str) -> str:
+    """A message as one line: the contract is one line per error, whatever a library put in it."""
+    return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
 def output_option(help: str = "Output path", required: bool = True) -> Callable:

@@ -9,14 +9,16 @@ the rest.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import math
 import json
 import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,10 @@ import duckdb
 import pyarrow as pa
 
 from tldr_data import duck
-from tldr_data.atomic import write_json, write_parquet
+from tldr_data.atomic import sweep_stale, write_json, write_parquet
 from tldr_data.backends import Backend, Sampling, default_backend, get_backend
-from tldr_data.errors import ConfigError, InputError, OutputExistsError
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+from tldr_data.lock import output_lock
 from tldr_data.prompts import DEFAULT_INSTRUCTION, render_prompt
 from tldr_data.schema import conform, require_columns
 
@@ -87,71 +90,74 @@ def generate(
     )
     problems, positions = _read_problems(input, limit, part)
     out = Path(output)
-    manifest = _check_output(out, identity, allow_mixed)
-    done = _done(out, identity)
-    todo = [
-        (row, s)
-        for row, pid in enumerate(problems.column("problem_id").to_pylist())
-        for s in range(n)
-        if (pid, s) not in done
-    ]
-    summary = {
-        "output": str(out),
-        "model": str(model),
-        "system": system,
-        "backend": None,
-        "problems": problems.num_rows,
-        "n": n,
-        "rows_written": 0,
-        "rows_skipped": problems.num_rows * n - len(todo),
-        "shards_written": 0,
-        "completion_tokens": 0,
-        "finish_reasons": {},
-        "seconds": 0.0,
-        "generate_seconds": 0.0,
-        "tokens_per_s": 0.0,
-    }
-    if not todo:
-        summary["seconds"] = round(time.perf_counter() - started, 3)
-        return summary
-
-    tok = _load_tokenizer(tokenizer or str(model))
-    questions = problems.column("question").to_pylist()
-    prompts = {
-        row: render_prompt(tok, questions[row], instruction, system_prompt)
-        for row in sorted({r for r, _ in todo})
-    }
-    engine, owned = engine_factory()
-    summary["backend"] = engine.name
-    write_json({"configs": manifest + ([identity] if identity not in manifest else [])}, out / MANIFEST)
-    try:
-        stats = _run(
-            engine,
-            tok,
-            problems,
-            positions,
-            prompts,
-            todo,
-            sampling,
-            seed,
-            identity,
-            out,
-            batch_size,
-            progress,
+    _check_output(out, identity, allow_mixed)
+    with _writing(out, part):
+        done = _done(out, identity)
+        todo = [
+            (row, s)
+            for row, pid in enumerate(problems.column("problem_id").to_pylist())
+            for s in range(n)
+            if (pid, s) not in done
+        ]
+        summary = {
+            "output": str(out),
+            "model": str(model),
+            "system": system,
+            "backend": None,
+            "problems": problems.num_rows,
+            "n": n,
+            "rows_written": 0,
+            "rows_skipped": problems.num_rows * n - len(todo),
+            "shards_written": 0,
+            "completion_tokens": 0,
+            "finish_reasons": {},
+            "seconds": 0.0,
+            "generate_seconds": 0.0,
+            "tokens_per_s": 0.0,
+        }
+        if not todo:
+            summary["seconds"] = round(time.perf_counter() - started, 3)
+            return summary
+        tok = _load_tokenizer(tokenizer or str(model))
+        questions = problems.column("question").to_pylist()
+        prompts = {
+            row: render_prompt(tok, questions[row], instruction, system_prompt)
+            for row in sorted({r for r, _ in todo})
+        }
+        engine, owned = engine_factory()
+        summary["backend"] = engine.name
+        _record_identity(out, identity)
+        try:
+            stats = _run(
+                engine,
+                tok,
+                problems,
+                positions,
+                prompts,
+                todo,
+                sampling,
+                seed,
+                identity,
+                out,
+                batch_size,
+                progress,
+            )
+        finally:
+            if owned:
+                engine.close()
+        seconds = time.perf_counter() - started
+        summary.update(
+            stats, seconds=round(seconds, 3), tokens_per_s=round(stats["completion_tokens"] / seconds, 1)
         )
-    finally:
-        if owned:
-            engine.close()
-    seconds = time.perf_counter() - started
-    summary.update(
-        stats, seconds=round(seconds, 3), tokens_per_s=round(stats["completion_tokens"] / seconds, 1)
-    )
-    return summary
+        return summary
 
 
 def _check_settings(n, temperature, top_p, max_tokens, batch_size, limit, part, system) -> None:
     if n < 1:
         raise ConfigError(f"-n must be at least 1 (got {n})")
+    for flag, value in (("--temperature", temperature), ("--top-p", top_p)):
+        if not math.isfinite(value):
+            raise ConfigError(f"{flag} must be a finite number (got {value})")
     if temperature < 0:
         raise ConfigError(f"--temperature must be >= 0 (got {temperature}); 0 means greedy")
     if not 0 < top_p <= 1:
@@ -200,6 +206,11 @@ def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> tu
     try:
         names = duck.columns(con, table_expr)
         require_columns(names, "problems", ", ".join(map(str, paths)))
+        if "completion" in names:
+            raise SchemaError(
+                f"{', '.join(map(str, paths))}: holds `traces` (it has a completion column); "
+                "generate reads `problems`"
+            )
         table = con.sql(f"SELECT * FROM {table_expr}").to_arrow_table()
     except duckdb.Error as err:
         where = ", ".join(map(str, paths))
@@ -239,6 +250,34 @@ def _check_output(out: Path, identity: dict, allow_mixed: bool) -> list[dict]:
         f"{out}: holds traces made with other settings ({_difference(configs[0], identity)}); "
         "use another output folder, or pass --allow-mixed to add these"
     )
+
+
+@contextlib.contextmanager
+def _writing(out: Path, part: tuple[int, int] | None) -> Iterator[None]:
+    """Hold the folder while generating into it: one process per folder, or one per `--part`.
+
+    A process without --part holds the folder's lock exclusively; one with --part I/K holds it shared and
+    the lock of its part exclusively, so K processes fill one folder side by side while a second copy of
+    any of them fails at once instead of writing every row again. Temporaries of killed runs are deleted.
+    """
+    with contextlib.ExitStack() as locks:
+        if part is None:
+            locks.enter_context(output_lock(out))
+        else:
+            locks.enter_context(output_lock(out, shared=True))
+            locks.enter_context(output_lock(out, name=f"{out.name}.part-{part[0]}-of-{part[1]}"))
+        sweep_stale(out)
+        yield
+
+
+def _record_identity(out: Path, identity: dict) -> None:
+    """Add these settings to the folder's manifest (under a short lock: --part processes share it)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out, name=f"{out.name}.manifest", wait=True):
+        path = out / MANIFEST
+        configs = json.loads(path.read_text())["configs"] if path.exists() else []
+        if identity not in configs:
+            write_json({"configs": [*configs, identity]}, path)
 
 
 def _difference(old: dict, new: dict) -> str:

@@ -36,9 +36,10 @@ import yaml
 from tldr_data import duck
 from tldr_data.atomic import atomic_dir, write_text
 from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+from tldr_data.paths import check_outputs, public_path
 
 POOLS = ("short", "long")
-REQUIRED = ("problem_id", "question", "completion", "completion_tokens", "gen_config")
+REQUIRED = ("problem_id", "question", "completion", "completion_tokens", "gen_config", "correct")
 SHARD = "data/train-00000-of-00001.parquet"
 Paths = str | os.PathLike | Sequence[str | os.PathLike]
 
@@ -84,6 +85,9 @@ def mix(
     """
     started = time.perf_counter()
     counts = _counts(ratio, size)
+    if round is not None and (isinstance(round, bool) or not isinstance(round, int) or round < 0):
+        raise ConfigError(f"--round {round!r}: a round number is a whole number >= 0")
+    check_outputs({"-o/--output": output}, [*_given(short), *_given(long)])
     target = Path(output)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass --overwrite to replace it")
@@ -123,7 +127,11 @@ def mix(
             "seed": seed,
             "replace": replace,
             "pools": {
-                name: {"sources": pool.given, "files": len(pool.files), "rows": pool.rows}
+                name: {
+                    "sources": [public_path(source) for source in pool.given],
+                    "files": len(pool.files),
+                    "rows": pool.rows,
+                }
                 for name, pool in pools.items()
             },
             "token_stats": stats,
@@ -189,8 +197,13 @@ def _counts(ratio: float, size: int) -> dict[str, int]:
     return {"short": short, "long": size - short}
 
 
+def _given(paths: Paths) -> list[str]:
+    return [str(paths)] if isinstance(paths, str | os.PathLike) else [str(p) for p in paths]
+
+
 def _open_pool(con, name: str, paths: Paths) -> Pool:
-    given = [str(paths)] if isinstance(paths, str | os.PathLike) else [str(p) for p in paths]
+    """A pool is `verified` rows that are all correct (what `select` writes): nothing unchecked is mixed."""
+    given = _given(paths)
     files = duck.parquet_files(given)
     pool = Pool(name, given, files, 0)
     present = duck.columns(con, f"read_parquet({pool.files_sql}, union_by_name = true)")
@@ -200,9 +213,15 @@ def _open_pool(con, name: str, paths: Paths) -> Pool:
             f"{name} pool {', '.join(given)}: missing column(s) {', '.join(missing)}; "
             "build pools with `tldr-data select`"
         )
-    rows = con.execute(
-        f"SELECT count(*) FROM read_parquet({pool.files_sql}, union_by_name = true)"
-    ).fetchone()[0]
+    rows, unchecked = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE correct IS NOT TRUE) "
+        f"FROM read_parquet({pool.files_sql}, union_by_name = true)"
+    ).fetchone()
+    if unchecked:
+        raise SchemaError(
+            f"{name} pool {', '.join(given)}: {unchecked:,} of {rows:,} rows are not verified correct; "
+            "build pools with `tldr-data verify` then `tldr-data select`"
+        )
     return Pool(name, given, files, rows)
 
 
