@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tldr_data.errors import InputError, TldrError
 from tldr_data.lock import output_lock
 
 
@@ -35,6 +36,21 @@ def umask() -> int:
     return mask
 
 
+def _prepare(target: Path, kind: str) -> None:
+    """Create the output's parent folder; an output path that cannot be one is bad input, named."""
+    for parent in reversed(target.parents):
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"{target}: {parent} is a file, not a folder")
+    if kind == "file" and target.is_dir():
+        raise InputError(f"{target}: is a folder; the output is a file")
+    if kind == "folder" and target.exists() and not target.is_dir():
+        raise InputError(f"{target}: is a file; the output is a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise TldrError(f"{target}: cannot create its folder ({err.strerror or err})") from None
+
+
 def _temp_name(target: Path, suffix: str) -> Path:
     return target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.{suffix}"
 
@@ -45,7 +61,9 @@ def sweep_stale(folder: str | os.PathLike, name: str | None = None) -> list[Path
     prefix = f".{name}." if name else "."
     with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name.startswith(prefix) and _is_orphan(entry.name[len(prefix) :] if name else entry.name):
+            if entry.name.startswith(prefix) and _is_orphan(
+                entry.name[len(prefix) :] if name else entry.name
+            ):
                 path = Path(entry.path)
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(path, ignore_errors=True)
@@ -76,7 +94,7 @@ def _is_orphan(tail: str) -> bool:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _prepare(target, "file")
     sweep_stale(target.parent, target.name)
     tmp_path = _temp_name(target, "tmp")
     tmp_path.touch(mode=0o600)
@@ -123,7 +141,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     one. Callers decide beforehand whether replacing is allowed.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _prepare(target, "folder")
     with output_lock(target):
         sweep_stale(target.parent, target.name)
         tmp = _temp_name(target, "tmp")

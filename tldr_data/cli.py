@@ -309,6 +309,7 @@ def mix(
       tldr-data mix --short s.parquet --long l.parquet --state run/state.json --size 256 \\
           -o run/round-001/mix --push-to-hub me/tldr-mix
     """
+    from tldr_data.hub import check_push
     from tldr_data.mix import mix as draw_mixture
     from tldr_data.runstate import RunState
 
@@ -320,6 +321,8 @@ def mix(
         if round_ is None:
             round_ = run.history[-1]["round"] + 1 if run.history else 0
         seed = run.seed if seed is None else seed
+    if repo_id:
+        check_push(repo_id, revision or _round_branch(round_))
     summary = draw_mixture(
         short_pool,
         long_pool,
@@ -516,13 +519,9 @@ def profile(inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: b
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @output_option("Output pool, `verified` Parquet file")
 @click.option(
-    "--shortest-correct",
-    "mode",
-    flag_value="shortest-correct",
-    default=True,
-    help="Per problem, keep the shortest correct sample",
+    "--shortest-correct", is_flag=True, help="Per problem, keep the shortest correct sample  [default]"
 )
-@click.option("--all-correct", "mode", flag_value="all-correct", help="Keep every distinct correct sample")
+@click.option("--all-correct", is_flag=True, help="Keep every distinct correct sample")
 @click.option(
     "--max-tokens", type=click.IntRange(min=1), default=None, help="Drop completions longer than this"
 )
@@ -539,7 +538,8 @@ def profile(inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: b
 def select(
     inputs: tuple[str, ...],
     output: str,
-    mode: str,
+    shortest_correct: bool,
+    all_correct: bool,
     max_tokens: int | None,
     drop_truncated: bool,
     where: str | None,
@@ -561,6 +561,9 @@ def select(
     from tldr_data import select as lib
     from tldr_data.duck import connect
 
+    if shortest_correct and all_correct:
+        raise click.UsageError("--shortest-correct and --all-correct contradict each other; give one")
+    mode = "all-correct" if all_correct else "shortest-correct"
     options = {"mode": mode, "max_tokens": max_tokens, "drop_truncated": drop_truncated, "where": where}
     if show_sql:
         click.echo(lib.select_sql(connect(), inputs, **options))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import math
 import json
+import math
 import os
 import time
 import uuid
@@ -30,6 +30,7 @@ from tldr_data.atomic import sweep_stale, write_json, write_parquet
 from tldr_data.backends import Backend, Sampling, default_backend, get_backend
 from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
 from tldr_data.lock import output_lock
+from tldr_data.models import check_model
 from tldr_data.prompts import DEFAULT_INSTRUCTION, render_prompt
 from tldr_data.schema import conform, require_columns
 
@@ -85,6 +86,7 @@ def generate(
         sort_keys=True,
     )
     identity = {"model": str(model), "system": system, "gen_config": gen_config}
+    _check_models(str(model), tokenizer, backend)
     engine_factory = _backend_factory(
         backend, str(model), tensor_parallel_size, base_url, api_key, concurrency, backend_options
     )
@@ -172,6 +174,14 @@ def _check_settings(n, temperature, top_p, max_tokens, batch_size, limit, part, 
         raise ConfigError(f"--part must be I/K with 0 <= I < K (got {part[0]}/{part[1]})")
     if not system.strip():
         raise ConfigError("--system must be a non-empty label (system1, system2 or your own)")
+
+
+def _check_models(model: str, tokenizer: str | None, backend: str | Backend | None) -> None:
+    """The tokenizer (default: the model) is always loaded here; the model too, unless no engine loads it."""
+    check_model(tokenizer or model, "--tokenizer" if tokenizer else "-m/--model")
+    served = isinstance(backend, Backend) or (backend or default_backend()) in ("openai", "fake")
+    if tokenizer and not served:
+        check_model(model, "-m/--model")
 
 
 def _backend_factory(backend, model, tensor_parallel_size, base_url, api_key, concurrency, backend_options):

@@ -18,14 +18,16 @@ from tldr_data.errors import InputError
 def check_outputs(
     outputs: Mapping[str, str | os.PathLike | None], inputs: Sequence[str | os.PathLike] = ()
 ) -> None:
-    """Refuse an output (option name -> path) equal to another output, to an input or inside an input folder."""
+    """Refuse an output (option -> path) equal to another output or an input, or inside an input folder."""
     seen: dict[Path, str] = {}
     for option, path in outputs.items():
         if path is None:
             continue
         resolved = Path(path).resolve()
         if resolved in seen:
-            raise InputError(f"{option} {path}: the same path as {seen[resolved]}; give two different outputs")
+            raise InputError(
+                f"{option} {path}: the same path as {seen[resolved]}; give two different outputs"
+            )
         seen[resolved] = option
         for given in inputs:
             if "://" in str(given):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from tldr_data.atomic import write_json
 from tldr_data.errors import ConfigError, InputError, SchemaError, TldrError
+from tldr_data.models import check_model, looks_local
 
 CONFIG_FILE = "tldr_sft_config.json"
 DONE_FILE = "tldr_sft_done.json"
@@ -114,9 +116,31 @@ def parse(argv: Sequence[str]) -> tuple:
 
     parser.error = fail
     try:
-        return tuple(parser.parse_args_and_config(list(argv)))
+        parsed = tuple(parser.parse_args_and_config(list(argv)))
     except ValueError as err:
         raise ConfigError(f"sft: {str(err).splitlines()[0]}") from err
+    _check_settings(parsed[1], parsed[2])
+    return parsed
+
+
+def _check_settings(training_args, model_args) -> None:
+    """Settings no training can use, refused before anything is loaded or written."""
+    lr = training_args.learning_rate
+    if not math.isfinite(lr) or lr <= 0:
+        raise ConfigError(f"sft: --lr (learning_rate) must be a positive number (got {lr})")
+    counts = {
+        "--batch-size (per_device_train_batch_size)": training_args.per_device_train_batch_size,
+        "--grad-accum (gradient_accumulation_steps)": training_args.gradient_accumulation_steps,
+        "--max-length (max_length)": training_args.max_length or 1,
+        "--lora-r (lora_r)": model_args.lora_r,
+    }
+    for flag, value in counts.items():
+        if value < 1:
+            raise ConfigError(f"sft: {flag} must be at least 1 (got {value})")
+    if training_args.max_steps == 0 or training_args.max_steps < -1:
+        raise ConfigError(
+            f"sft: --max-steps must be at least 1, or -1 for epochs (got {training_args.max_steps})"
+        )
 
 
 def run(script_args, training_args, model_args) -> dict:
@@ -184,8 +208,7 @@ def build_trainer(script_args, training_args, model_args):
     model = model_args.model_name_or_path
     if not model:
         raise ConfigError("sft: no model given; pass -m/--model (a model folder or hub id)")
-    if model.startswith((".", "/", "~")) and not Path(model).expanduser().exists():
-        raise InputError(f"model {model} does not exist; pass a model folder (e.g. from `tldr-train tiny`)")
+    check_model(model, "-m/--model")
     try:
         tokenizer = AutoTokenizer.from_pretrained(model, revision=model_args.model_revision)
         return SFTTrainer(
@@ -211,10 +234,12 @@ def load_prompt_completion(path: str | os.PathLike):
         raise InputError("no dataset given; pass a mixture folder or a Parquet/JSONL file")
     if source.exists():
         dataset = _local_dataset(source)
-    elif _looks_like_hub_id(str(path)):
+    elif not looks_local(str(path)) and str(path).count("/") == 1:
         dataset = _hub_dataset(str(path))
     else:
-        raise InputError(f"dataset {path} does not exist; pass a mixture folder or a Parquet/JSONL file")
+        raise InputError(
+            f"-d/--dataset {path}: no such folder or file; pass a mixture folder or a Parquet/JSONL file"
+        )
     missing = [name for name in KEEP_COLUMNS if name not in dataset.column_names]
     if missing:
         raise SchemaError(
@@ -246,10 +271,6 @@ def _local_dataset(source: Path):
         return Dataset(pa.concat_tables(tables, promote_options="default"))
     except (pa.ArrowException, OSError) as err:
         raise InputError(f"dataset {source}: cannot be read ({str(err).splitlines()[0]})") from err
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    return name.count("/") == 1 and not name.startswith((".", "/"))
 
 
 def _hub_dataset(name: str):
