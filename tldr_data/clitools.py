@@ -31,12 +31,17 @@ class TldrCommand(click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rest = super().parse_args(ctx, args)
         for param in self.params:
-            if isinstance(param.type, click.types.FloatParamType):
-                values = ctx.params.get(param.name)
-                for value in values if isinstance(values, tuple | list) else [values]:
-                    if isinstance(value, float) and not math.isfinite(value):
-                        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+            for value in _flatten(ctx.params.get(param.name)):
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
         return rest
+
+
+def _flatten(value: Any) -> list[Any]:
+    """A parameter's value as a flat list (multiple options and tuple types hold several)."""
+    if isinstance(value, tuple | list):
+        return [item for part in value for item in _flatten(part)]
+    return [value]
 
 
 class TldrGroup(click.Group):
