@@ -88,7 +88,7 @@ def test_two_generate_processes_into_one_folder_do_not_duplicate(tmp_path, tiny_
 
 
 def test_killed_folder_writer_leaves_nothing_the_next_run_keeps(tmp_path, make_pool) -> None:
-    """kill -9 inside atomic_dir (as mix is when killed), then the same mix: one whole folder, no leftovers."""
+    """kill -9 inside atomic_dir (where mix writes), then the same mix: one whole folder, no leftovers."""
     out = tmp_path / "mix"
     writer = spawn(
         "import time; from tldr_data.atomic import atomic_dir\n"
