@@ -69,6 +69,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tldr_data.backends.vllm import VLLMBackend, VLLMOptions
+    from tldr_data.decoding import Decoding
     from tldr_data.generate import generate
     from tldr_train.tiny import build_tiny
 
@@ -90,8 +91,7 @@ def main() -> None:
     pq.write_table(pa.Table.from_pylist(rows), problems)
     common = {
         "system": "bench",
-        "temperature": 0.0,
-        "max_tokens": args.max_tokens,
+        "decoding": Decoding(temperature=0.0, max_tokens=args.max_tokens),
         "batch_size": args.prompts,
     }
 
@@ -104,7 +104,10 @@ def main() -> None:
                 "backend": "transformers",
                 "backend_options": {"dtype": "float32", "batch_size": args.prompts},
             },
-            "openai (vllm api_server)": {"backend": "openai", "base_url": base_url, "concurrency": 16},
+            "openai (vllm api_server)": {
+                "backend": "openai",
+                "backend_options": {"base_url": base_url, "concurrency": 16},
+            },
         }
         results = {}
         for label, options in runs.items():

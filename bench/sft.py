@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from tldr_train.sft import train
 from tldr_train.tiny import build_tiny
+from tldr_train.training import Training
 
 PHRASES = [
     "Let me check.",
@@ -84,15 +85,17 @@ def main() -> None:
                 (root / f"{name}.yaml").write_text(mode["recipe"])
                 extra += ["--config", str(root / f"{name}.yaml")]
             try:
+                # A recipe's max_length applies where the flag keeps the default.
+                length = {} if "recipe" in mode else {"max_length": args.max_length}
+                settings = Training(
+                    batch_size=args.batch_size, packing=mode["packing"], bf16=args.device == "cuda", **length
+                )
                 results[name] = train(
                     model["path"],
                     dataset,
                     root / name,
+                    settings,
                     max_steps=args.steps,
-                    batch_size=args.batch_size,
-                    max_length=None if "recipe" in mode else args.max_length,
-                    packing=mode["packing"],
-                    bf16=args.device == "cuda",
                     seed=args.seed,
                     extra_args=extra,
                 )

@@ -1,6 +1,7 @@
 """`tldr-data`: the curation commands. Each one parses options and calls one library function.
 
-Stage order: problems/synth -> generate -> verify -> profile/select -> ratio -> mix -> push.
+Stage order, as below: problems (synth, teach: the toy world) -> import / generate -> verify ->
+profile / select -> ratio -> mix -> push.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from tldr_data.clitools import (
     overwrite_option,
     progress_enabled,
     seed_option,
+    settings_options,
 )
+from tldr_data.decoding import Decoding
 from tldr_data.paths import public_path
 from tldr_data.prompts import DEFAULT_INSTRUCTION
+from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, MODES
 
 
 @click.group(cls=TldrGroup, context_settings=CONTEXT_SETTINGS)
@@ -48,331 +52,13 @@ def cli() -> None:
     """
 
 
-# --- problems / synth: problem sets in, `problems` out ---
-
-
-@cli.command()
-@click.argument("sources", nargs=-1, required=True)
-@output_option("Output `problems` Parquet file")
-@click.option("--config", default=None, help="Dataset config of a Hub id (e.g. `main` for openai/gsm8k)")
-@click.option(
-    "--split", default=None, help="Split to load from a dataset dict / Hub id, and the split of every row"
-)
-@click.option(
-    "--question-field", default=None, help="Column holding the question (default: first known name)"
-)
-@click.option(
-    "--answer-field", default=None, help="Column holding the gold answer (default: first known name)"
-)
-@click.option(
-    "--source", default=None, help="Source name of every row (default: from the file name / dataset id)"
-)
-@overwrite_option
-@json_option
-def problems(
-    sources: tuple[str, ...],
-    output: str,
-    config: str | None,
-    split: str | None,
-    question_field: str | None,
-    answer_field: str | None,
-    source: str | None,
-    overwrite: bool,
-    as_json: bool,
-) -> None:
-    """Import problem sets (jsonl/json/parquet/csv, dataset folders, Hub ids) as `problems`.
-
-    Adapters find the question and the gold answer of GSM8K (`#### 42`), MATH/MATH500 (`answer` or the last
-    \\boxed{} of `solution`), AIME/AMC (`answer`, `ref_answer`) and Minerva (boxed `solution`); other shapes
-    need --question-field/--answer-field. problem_id is the given id when unique, else
-    sha1(source + "\\n" + question)[:16]. Several sources go into one file; a repeated problem_id with the
-    same question and answer is dropped, with a different one it is an error.
-
-    \b
-    Example:
-      tldr-data problems gsm8k_main_test.parquet math500_test.jsonl -o problems.parquet
-      tldr-data problems openai/gsm8k --config main --split test -o gsm8k.parquet
-
-    \b
-    Output contract: problems (problem_id, source, question, answer, difficulty, split).
-    """
-    from tldr_data.problems import import_problems
-
-    summary = import_problems(
-        list(sources),
-        output,
-        config=config,
-        split=split,
-        question_field=question_field,
-        answer_field=answer_field,
-        source=source,
-        overwrite=overwrite,
-    )
-    per_source = ", ".join(f"{name} {rows:,}" for name, rows in summary["sources"].items())
-    line = f"imported {summary['rows']:,} problems ({per_source}) in {summary['seconds']:.1f}s -> {output}"
-    emit_summary(summary, line, as_json)
-
-
-@cli.command()
-@output_option("Output `problems` Parquet file")
-@click.option("--levels", default="1-6", help="Levels to generate: a range (1-6) or a list (1,3,5)")
-@click.option("--per-level", type=int, default=100, help="Problems per level")
-@seed_option
-@click.option("--split", default="train", help="Split of every row")
-@click.option(
-    "--exclude",
-    multiple=True,
-    type=click.Path(),
-    help="`problems` Parquet file(s) whose questions must not repeat",
-)
-@overwrite_option
-@json_option
-def synth(
-    output: str,
-    levels: str,
-    per_level: int,
-    seed: int,
-    split: str,
-    exclude: tuple[str, ...],
-    overwrite: bool,
-    as_json: bool,
-) -> None:
-    """Generate the built-in arithmetic world: +/- chains that get harder with the level.
-
-    Level L has L+1 single-digit operands, drawn so that every running result stays a digit
-    (`What is 3 + 5 - 2 - 4?`); difficulty = level, source = synth-arith. Level L has 9^(L+1) questions
-    (level 1: 81). The same seed gives the same rows; --exclude keeps splits disjoint.
-
-    \b
-    Example:
-      tldr-data synth -o train.parquet --levels 2-6 --per-level 200 --seed 1
-      tldr-data synth -o dev.parquet --levels 2-6 --per-level 50 --seed 2 --split dev --exclude train.parquet
-
-    \b
-    Output contract: problems (problem_id, source, question, answer, difficulty, split).
-    """
-    from tldr_data.synth import parse_levels
-    from tldr_data.synth import synth as make_synth
-
-    summary = make_synth(
-        output,
-        levels=parse_levels(levels),
-        per_level=per_level,
-        seed=seed,
-        split=split,
-        exclude=list(exclude),
-        overwrite=overwrite,
-    )
-    per_level_rows = ", ".join(f"L{level} {rows:,}" for level, rows in summary["levels"].items())
-    line = (
-        f"generated {summary['rows']:,} problems ({per_level_rows}) in {summary['seconds']:.1f}s -> {output}"
-    )
-    emit_summary(summary, line, as_json)
-
-
-# --- ratio / mix / push: the TLDR ratio, the re-weighted mixture, the Hub -----------------------------------
-
-
-@cli.command()
-@click.option(
-    "--refs", help="Reference points T_S,A_S,T_L,A_L (System-1 then System-2 mean tokens, accuracy)"
-)
-@click.option("--alpha", type=float, help="Short-pool weight the evaluated round trained with")
-@click.option("--acc", type=float, required=True, help="Dev accuracy of the current model")
-@click.option("--tokens", type=float, required=True, help="Mean dev completion tokens of the current model")
-@click.option("--eta", type=float, help="Step size  [default: 4.0]")
-@click.option("--c", "c", type=float, help="Floor mass that keeps both pools alive  [default: 0.0001]")
-@click.option(
-    "--mode", type=click.Choice(["tldr", "constant"]), help="constant: static mixture  [default: tldr]"
-)
-@click.option(
-    "--state", type=click.Path(), help="Run state JSON: read refs/ratio/settings, append the update"
-)
-@json_option
-def ratio(
-    refs: str | None,
-    alpha: float | None,
-    acc: float,
-    tokens: float,
-    eta: float | None,
-    c: float | None,
-    mode: str | None,
-    state: str | None,
-    as_json: bool,
-) -> None:
-    """Compute the next short/long mixture ratio from a dev evaluation.
-
-    Applies the TLDR update (docs/ALGORITHM.md): more short data while the model is longer than the
-    System-1 reference, more long data while it is less accurate than the System-2 reference. With
-    --state, references, current ratio and eta/c/mode come from the run state, and the update is
-    appended to its history.
-
-    \b
-    Example:
-      tldr-data ratio --refs 1120.9,0.289,7379.6,0.756 --alpha 0.5 --acc 0.60 --tokens 7000
-      tldr-data ratio --state run/state.json --acc 0.60 --tokens 7000 --json
-    """
-    from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References, update
-    from tldr_data.runstate import RunState
-
-    if state:
-        given = {"--refs": refs, "--alpha": alpha, "--eta": eta, "--c": c, "--mode": mode}
-        clashing = [name for name, value in given.items() if value is not None]
-        if clashing:
-            raise click.UsageError(
-                f"{', '.join(clashing)} cannot be combined with --state (the run state records them)"
-            )
-        run = RunState.load(state)
-        entry = run.record(acc, tokens)
-        run.save(state)
-        alpha_short = entry["next_alpha_short"]
-        summary = {
-            "alpha_short": alpha_short,
-            "alpha_long": 1.0 - alpha_short,
-            "b_short": entry["b_short"],
-            "b_long": entry["b_long"],
-            "round": entry["round"],
-            "previous_alpha_short": entry["alpha_short"],
-            "state": state,
-        }
-    else:
-        missing = [name for name, value in (("--refs", refs), ("--alpha", alpha)) if value is None]
-        if missing:
-            raise click.UsageError(f"{' and '.join(missing)} required without --state")
-        step = update(
-            alpha,
-            acc,
-            tokens,
-            References.parse(refs),
-            eta=DEFAULT_ETA if eta is None else eta,
-            c=DEFAULT_C if c is None else c,
-            mode=mode or "tldr",
-        )
-        summary = {**vars(step), "previous_alpha_short": alpha}
-    line = (
-        f"alpha_short {summary['alpha_short']:.6f}  alpha_long {summary['alpha_long']:.6f}  "
-        f"(b_short {summary['b_short']:.4f}, b_long {summary['b_long']:.4f}; "
-        f"was {summary['previous_alpha_short']:.6f})"
-    )
-    emit_summary(summary, line, as_json)
-
-
-@cli.command()
-@click.option(
-    "--short", "short_pool", required=True, help="Short (System-1) pool: verified Parquet file or folder"
-)
-@click.option(
-    "--long", "long_pool", required=True, help="Long (System-2) pool: verified Parquet file or folder"
-)
-@click.option("--ratio", type=float, help="Short-pool weight alpha_short in [0, 1]")
-@click.option(
-    "--state", type=click.Path(), help="Run state JSON: take the current ratio, round and seed from it"
-)
-@click.option("--size", type=int, required=True, help="Rows in the mixture")
-@output_option("Output dataset folder")
-@click.option("--seed", type=int, help="Random seed  [default: 0, or the run state's]")
-@click.option("--replace", is_flag=True, help="Draw with replacement (allows pools smaller than their share)")
-@click.option("--round", "round_", type=int, help="Round number (recorded; part of the draw)")
-@overwrite_option
-@click.option("--push-to-hub", "repo_id", help="Also upload the folder to this Hub dataset repo ORG/NAME")
-@click.option("--private", is_flag=True, help="Create the Hub repo as private")
-@click.option("--revision", help="Hub branch to push to  [default: round-NNN when the round is known]")
-@json_option
-@click.pass_context
-def mix(
-    ctx: click.Context,
-    short_pool: str,
-    long_pool: str,
-    ratio: float | None,
-    state: str | None,
-    size: int,
-    output: str,
-    seed: int | None,
-    replace: bool,
-    round_: int | None,
-    overwrite: bool,
-    repo_id: str | None,
-    private: bool,
-    revision: str | None,
-    as_json: bool,
-) -> None:
-    """Draw a mixture with exact short/long counts into a Hub-ready dataset folder.
-
-    Reads two `verified` pools (from `tldr-data select`); writes the `mixture` contract: a folder with
-    data/*.parquet in TRL's conversational prompt-completion format and a README.md dataset card.
-    round(ratio * size) rows come from the short pool, the rest from the long one, each drawn from a
-    seeded shuffle. With --push-to-hub each round goes to its own branch (round-003).
-
-    \b
-    Example:
-      tldr-data mix --short short.parquet --long long.parquet --ratio 0.5 --size 256 -o mix/
-      tldr-data mix --short s.parquet --long l.parquet --state run/state.json --size 256 \\
-          -o run/round-001/mix --push-to-hub me/tldr-mix
-    """
-    from tldr_data.hub import check_push
-    from tldr_data.mix import mix as draw_mixture
-    from tldr_data.runstate import RunState
-
-    if (ratio is None) == (state is None):
-        raise click.UsageError("give exactly one of --ratio and --state")
-    if state:
-        run = RunState.load(state)
-        ratio = run.current_alpha
-        if round_ is None:
-            round_ = run.history[-1]["round"] + 1 if run.history else 0
-        seed = run.seed if seed is None else seed
-    if repo_id:
-        check_push(repo_id, revision or _round_branch(round_))
-    summary = draw_mixture(
-        short_pool,
-        long_pool,
-        output,
-        ratio=ratio,
-        size=size,
-        seed=seed or 0,
-        replace=replace,
-        round=round_,
-        command=_command_line(ctx),
-        overwrite=overwrite,
-    )
-    counts = summary["rows_per_pool"]
-    line = (
-        f"mixed {size:,} rows ({counts['short']:,} short + {counts['long']:,} long, alpha_short {ratio:.4f}) "
-        f"in {summary['seconds']:.1f}s -> {output}"
-    )
-    if repo_id:
-        summary["hub"] = _push_or_explain(output, repo_id, revision or _round_branch(round_), private)
-        line += f"; pushed to {summary['hub']['url']}"
-    emit_summary(summary, line, as_json)
-
-
-@cli.command()
-@click.argument("folder", type=click.Path())
-@click.argument("repo_id")
-@click.option("--revision", help="Hub branch to push to (created if missing)  [default: main]")
-@click.option("--private", is_flag=True, help="Create the Hub repo as private")
-@json_option
-def push(folder: str, repo_id: str, revision: str | None, private: bool, as_json: bool) -> None:
-    """Upload a folder the toolkit wrote (e.g. a mixture) to a Hugging Face Hub dataset repo.
-
-    Uses the token in HF_TOKEN (or the one saved by `hf auth login`); 429 and 5xx answers are retried
-    with backoff. The folder is never modified.
-
-    \b
-    Example:
-      tldr-data push run/round-003/mix me/tldr-mix --revision round-003
-    """
-    summary = _push_or_explain(folder, repo_id, revision, private)
-    emit_summary(summary, f"pushed {len(summary['files'])} files from {folder} -> {summary['url']}", as_json)
-
-
 def _push_or_explain(folder: str, repo_id: str, revision: str | None, private: bool) -> dict:
     """Push, and on failure say where the local folder is and how to retry."""
+    from tldr_data import hub
     from tldr_data.errors import HubError
-    from tldr_data.hub import push as push_folder
 
     try:
-        return push_folder(folder, repo_id, revision=revision, private=private)
+        return hub.push(folder, repo_id, revision=revision, private=private)
     except HubError as err:
         retry = f"tldr-data push {folder} {repo_id}" + (f" --revision {revision}" if revision else "")
         raise HubError(f"{err}; the folder is kept at {folder}; retry with `{retry}`") from err
@@ -399,7 +85,180 @@ def _command_line(ctx: click.Context) -> str:
     return shlex.join(words)
 
 
-# --- stage: import, verify, profile, select (traces -> verified -> pools) ---
+def _parse_part(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        index, count = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not I/K (e.g. 0/4)") from None
+    return index, count
+
+
+def _parse_backend_options(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE (e.g. dtype=float32)")
+        pairs[key.strip().replace("-", "_")] = value
+    return pairs
+
+
+@cli.command("problems")
+@click.argument("sources", nargs=-1, required=True)
+@output_option("Output `problems` Parquet file")
+@click.option("--config", default=None, help="Dataset config of a Hub id (e.g. `main` for openai/gsm8k)")
+@click.option(
+    "--split", default=None, help="Split to load from a dataset dict / Hub id, and the split of every row"
+)
+@click.option(
+    "--question-field", default=None, help="Column holding the question (default: first known name)"
+)
+@click.option(
+    "--answer-field", default=None, help="Column holding the gold answer (default: first known name)"
+)
+@click.option(
+    "--source", default=None, help="Source name of every row (default: from the file name / dataset id)"
+)
+@overwrite_option
+@json_option
+def problems_command(
+    sources: tuple[str, ...],
+    output: str,
+    config: str | None,
+    split: str | None,
+    question_field: str | None,
+    answer_field: str | None,
+    source: str | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Import problem sets (jsonl/json/parquet/csv, dataset folders, Hub ids) as `problems`.
+
+    Adapters find the question and the gold answer of GSM8K (`#### 42`), MATH/MATH500 (`answer` or the last
+    \\boxed{} of `solution`), AIME/AMC (`answer`, `ref_answer`) and Minerva (boxed `solution`); other shapes
+    need --question-field/--answer-field. problem_id is the given id when unique, else
+    sha1(source + "\\n" + question)[:16]. Several sources go into one file; a repeated problem_id with the
+    same question and answer is dropped, with a different one it is an error.
+
+    \b
+    Example:
+      tldr-data problems gsm8k_main_test.parquet math500_test.jsonl -o problems.parquet
+      tldr-data problems openai/gsm8k --config main --split test -o gsm8k.parquet
+
+    \b
+    Output contract: problems (problem_id, source, question, answer, difficulty, split).
+    """
+    from tldr_data import problems
+
+    summary = problems.import_problems(
+        list(sources),
+        output,
+        config=config,
+        split=split,
+        question_field=question_field,
+        answer_field=answer_field,
+        source=source,
+        overwrite=overwrite,
+    )
+    per_source = ", ".join(f"{name} {rows:,}" for name, rows in summary["sources"].items())
+    line = f"imported {summary['rows']:,} problems ({per_source}) in {summary['seconds']:.1f}s -> {output}"
+    emit_summary(summary, line, as_json)
+
+
+@cli.command("synth")
+@output_option("Output `problems` Parquet file")
+@click.option("--levels", default="1-6", help="Levels to generate: a range (1-6) or a list (1,3,5)")
+@click.option("--per-level", type=int, default=100, help="Problems per level")
+@seed_option
+@click.option("--split", default="train", help="Split of every row")
+@click.option(
+    "--exclude",
+    multiple=True,
+    type=click.Path(),
+    help="`problems` Parquet file(s) whose questions must not repeat",
+)
+@overwrite_option
+@json_option
+def synth_command(
+    output: str,
+    levels: str,
+    per_level: int,
+    seed: int,
+    split: str,
+    exclude: tuple[str, ...],
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Generate the built-in arithmetic world: +/- chains that get harder with the level.
+
+    Level L has L+1 single-digit operands, drawn so that every running result stays a digit
+    (`What is 3 + 5 - 2 - 4?`); difficulty = level, source = synth-arith. Level L has 9^(L+1) questions
+    (level 1: 81). The same seed gives the same rows; --exclude keeps splits disjoint.
+
+    \b
+    Example:
+      tldr-data synth -o train.parquet --levels 2-6 --per-level 200 --seed 1
+      tldr-data synth -o dev.parquet --levels 2-6 --per-level 50 --seed 2 --split dev --exclude train.parquet
+
+    \b
+    Output contract: problems (problem_id, source, question, answer, difficulty, split).
+    """
+    from tldr_data.toy import synth
+
+    summary = synth.synth(
+        output,
+        levels=synth.parse_levels(levels),
+        per_level=per_level,
+        seed=seed,
+        split=split,
+        exclude=list(exclude),
+        overwrite=overwrite,
+    )
+    per_level_rows = ", ".join(f"L{level} {rows:,}" for level, rows in summary["levels"].items())
+    line = (
+        f"generated {summary['rows']:,} problems ({per_level_rows}) in {summary['seconds']:.1f}s -> {output}"
+    )
+    emit_summary(summary, line, as_json)
+
+
+@cli.command("teach")
+@click.option(
+    "-i", "--input", "input_path", required=True, type=click.Path(), help="`problems` file from synth"
+)
+@output_option("Output `traces` Parquet file")
+@click.option(
+    "--system", type=click.Choice(["system1", "system2"]), required=True, help="Which teacher to play"
+)
+@click.option("-n", "--samples", type=int, default=1, help="Traces per problem")
+@click.option(
+    "--max-rechecks", type=int, default=2, help="System-2: most redundant re-check passes per trace"
+)
+@click.option(
+    "--instruction",
+    default=DEFAULT_INSTRUCTION,
+    help=dict(Decoding.__dataclass_fields__["instruction"].metadata)["help"],
+)
+@seed_option
+@overwrite_option
+@json_option
+def teach_command(input_path: str, output: str, as_json: bool, **options) -> None:
+    """Write scripted System-1 / System-2 teacher traces for synth problems.
+
+    Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher answers at once; the
+    System-2 teacher works step by step and re-checks itself 0..--max-rechecks times. Run `verify
+    --tokenizer MODEL` on the result to count tokens, then `mix` to make SFT data for tiny models.
+
+    \b
+    Example:
+      tldr-data teach -i train.parquet --style system2 -n 2 -o teach/s2.parquet
+    """
+    from tldr_data.toy import teacher
+
+    summary = teacher.teach(input_path, output, **options)
+    line = f"taught {summary['rows']:,} {summary['system']} traces -> {output}"
+    emit_summary(summary, line, as_json)
 
 
 @cli.command("import")
@@ -423,9 +282,11 @@ def import_command(
       tldr-data import run.json -o traces.parquet --system system2 \\
         -m deepseek-ai/DeepSeek-R1-Distill-Qwen-7B
     """
-    from tldr_data.importers import import_traces
+    from tldr_data import importers
 
-    summary = import_traces(inputs, output, format=fmt, system=system, model=model, overwrite=overwrite)
+    summary = importers.import_traces(
+        inputs, output, format=fmt, system=system, model=model, overwrite=overwrite
+    )
     emit_summary(
         summary,
         f"imported {summary['rows']:,} responses to {summary['problems']:,} problems -> {output}",
@@ -433,7 +294,117 @@ def import_command(
     )
 
 
-@cli.command()
+@cli.command("generate")
+@click.option(
+    "-m", "--model", required=True, help="Hub id or local model folder (the server's model name for openai)"
+)
+@click.option(
+    "-i", "--input", "input_path", required=True, type=click.Path(), help="`problems` Parquet file or folder"
+)
+@output_option("Output folder of `traces` shards (re-running resumes it)")
+@click.option("--system", required=True, help="Label of the traces: system1, system2 or your own")
+@settings_options(Decoding, "decoding")
+@click.option(
+    "--backend", default=None, help="vllm, transformers, openai or fake [default: vllm if installed]"
+)
+@click.option(
+    "--tokenizer", default=None, help="Tokenizer for the chat template and token counts [default: MODEL]"
+)
+@click.option("--batch-size", type=int, default=256, help="Samples per shard (the work a kill can lose)")
+@click.option("--tensor-parallel-size", type=int, help="GPUs per model replica (vllm)  [default: 1]")
+@click.option(
+    "--base-url", default=None, help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (openai)"
+)
+@click.option("--api-key", default=None, help="API key (openai) [default: $OPENAI_API_KEY]")
+@click.option("--concurrency", type=int, help="Requests in flight (openai)  [default: 8]")
+@click.option(
+    "-O",
+    "--backend-option",
+    "backend_options",
+    multiple=True,
+    callback=_parse_backend_options,
+    metavar="KEY=VALUE",
+    help="Engine option, e.g. dtype=float32 (see `tldr-data backends`)",
+)
+@click.option(
+    "--part",
+    default=None,
+    callback=_parse_part,
+    metavar="I/K",
+    help="Only problems whose id hashes to I mod K: run K processes (one per GPU) into one folder",
+)
+@click.option("--limit", type=int, default=None, help="Only the first N problems")
+@click.option("--allow-mixed", is_flag=True, help="Add traces of other settings to a folder that holds some")
+@json_option
+def generate_command(
+    model: str,
+    input_path: str,
+    output: str,
+    tensor_parallel_size: int | None,
+    base_url: str | None,
+    api_key: str | None,
+    concurrency: int | None,
+    backend_options: dict,
+    as_json: bool,
+    **options,
+) -> None:
+    """Sample completions for each problem with a local or served model.
+
+    Reads `problems`, writes a folder of `traces` Parquet shards (every problems column, the rendered prompt,
+    completion, finish_reason, token counts and gen_config). Re-running the same command skips the samples
+    already written, so a killed run resumes where it stopped.
+
+    \b
+    Example:
+      tldr-data generate -m Qwen/Qwen2.5-7B-Instruct --system system1 -i problems.parquet -o traces/s1 \\
+          -n 4 --temperature 0.7 --max-tokens 4096
+      vllm serve MODEL & tldr-data generate -m MODEL --backend openai --base-url http://localhost:8000/v1 ...
+    """
+    from tldr_data import generate
+
+    engine_flags = {
+        "tensor_parallel_size": tensor_parallel_size,
+        "base_url": base_url,
+        "api_key": api_key,
+        "concurrency": concurrency,
+    }
+    # The engine flags are the commonest backend options; they fill the backend's Options like -O does.
+    engine = {**backend_options, **{key: value for key, value in engine_flags.items() if value is not None}}
+    summary = generate.generate(
+        model, input_path, output, backend_options=engine, progress=progress_enabled(), **options
+    )
+    reasons = summary["finish_reasons"]
+    line = (
+        f"generated {summary['rows_written']:,} rows ({summary['rows_skipped']:,} already there) for "
+        f"{summary['problems']:,} problems, {summary['completion_tokens']:,} tokens "
+        f"in {summary['seconds']:.1f}s ({summary['tokens_per_s']:,.0f} tok/s; "
+        f"stop {reasons.get('stop', 0)}, length {reasons.get('length', 0)}) -> {output}"
+    )
+    emit_summary(summary, line, as_json)
+
+
+@cli.command("backends")
+@json_option
+def backends_command(as_json: bool) -> None:
+    """List the generation backends, their capabilities and options.
+
+    \b
+    Example:
+      tldr-data backends --json
+    """
+    from tldr_data import backends
+
+    rows = [backends.get_backend(name).capabilities() for name in backends.BACKENDS]
+    if as_json:
+        click.echo(json.dumps({"default": backends.default_backend(), "backends": rows}, indent=2))
+        return
+    for row in rows:
+        options = ", ".join(f"{k}={v}" for k, v in row["options"].items())
+        flags = [flag for flag in ("counts_tokens", "per_request_seed") if row[flag]]
+        click.echo(f"{row['name']:<13} {row['description']}  [{', '.join(flags)}]  options: {options}")
+
+
+@cli.command("verify")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @output_option("Output `verified` Parquet file")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores]")
@@ -441,7 +412,7 @@ def import_command(
 @click.option("--tokenizer", default=None, help="Tokenizer name or folder [default: each row's `model`]")
 @overwrite_option
 @json_option
-def verify(
+def verify_command(
     inputs: tuple[str, ...],
     output: str,
     workers: int | None,
@@ -460,9 +431,9 @@ def verify(
     Example:
       tldr-data verify traces/ -o verified.parquet --workers 8 --tokenizer Qwen/Qwen2.5-7B-Instruct
     """
-    from tldr_data.verify import verify as run_verify
+    from tldr_data import verify
 
-    summary = run_verify(
+    summary = verify.verify(
         inputs,
         output,
         workers=workers,
@@ -480,7 +451,7 @@ def verify(
     )
 
 
-@cli.command()
+@cli.command("profile")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--by", default="system,source", help="Comma-separated group columns ('' for one group)")
 @click.option(
@@ -488,7 +459,9 @@ def verify(
 )
 @click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
 @json_option
-def profile(inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: bool, as_json: bool) -> None:
+def profile_command(
+    inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: bool, as_json: bool
+) -> None:
     """Profile accuracy and thinking length per group of `verified` rows.
 
     Per group: n, accuracy, mean/median/p90/max completion tokens, truncated_rate and pass_at_k (k =
@@ -499,23 +472,22 @@ def profile(inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: b
       tldr-data profile verified.parquet --by system,source --plot lengths.png
       tldr-data profile verified/ --by source --json | jq '.[] | {source, accuracy}'
     """
-    from tldr_data import profile as lib
-    from tldr_data.duck import connect
+    from tldr_data import duck, profile
 
     keys = [name.strip() for name in by.split(",") if name.strip()]
     if show_sql:
-        click.echo(lib.profile_sql(connect(), inputs, keys))
+        click.echo(profile.profile_sql(duck.connect(), inputs, keys))
         return
-    rows = lib.profile(inputs, by=keys)
+    rows = profile.profile(inputs, by=keys)
     if plot_path:
-        lib.plot(inputs, rows, keys, plot_path)
+        profile.plot(inputs, rows, keys, plot_path)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
     else:
-        click.echo(lib.render_table(rows, keys))
+        click.echo(profile.render_table(rows, keys))
 
 
-@cli.command()
+@cli.command("select")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @output_option("Output pool, `verified` Parquet file")
 @click.option(
@@ -535,7 +507,7 @@ def profile(inputs: tuple[str, ...], by: str, plot_path: str | None, show_sql: b
 @click.option("--sql", "show_sql", is_flag=True, help="Print the query instead of running it")
 @overwrite_option
 @json_option
-def select(
+def select_command(
     inputs: tuple[str, ...],
     output: str,
     shortest_correct: bool,
@@ -558,17 +530,16 @@ def select(
       tldr-data select system2.parquet -o long_pool.parquet --shortest-correct --max-tokens 16000
       tldr-data select system1.parquet -o short_pool.parquet --all-correct --where "source = 'gsm8k'"
     """
-    from tldr_data import select as lib
-    from tldr_data.duck import connect
+    from tldr_data import duck, select
 
     if shortest_correct and all_correct:
         raise click.UsageError("--shortest-correct and --all-correct contradict each other; give one")
     mode = "all-correct" if all_correct else "shortest-correct"
     options = {"mode": mode, "max_tokens": max_tokens, "drop_truncated": drop_truncated, "where": where}
     if show_sql:
-        click.echo(lib.select_sql(connect(), inputs, **options))
+        click.echo(select.select_sql(duck.connect(), inputs, **options))
         return
-    summary = lib.select(inputs, output, **options, rejected=rejected, overwrite=overwrite)
+    summary = select.select(inputs, output, **options, rejected=rejected, overwrite=overwrite)
     dropped = ", ".join(f"{n:,} {reason}" for reason, n in summary["dropped"].items() if n) or "none"
     emit_summary(
         summary,
@@ -578,162 +549,141 @@ def select(
     )
 
 
-# --- generate: sample System-1 / System-2 traces ---------------------------------------------------------
-
-
-def _parse_part(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        index, count = (int(x) for x in value.split("/"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not I/K (e.g. 0/4)") from None
-    return index, count
-
-
-def _parse_backend_options(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
-    pairs = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE (e.g. dtype=float32)")
-        pairs[key.strip().replace("-", "_")] = value
-    return pairs
-
-
-@cli.command(name="generate")
+@cli.command("ratio")
 @click.option(
-    "-m", "--model", required=True, help="Hub id or local model folder (the server's model name for openai)"
+    "--refs",
+    required=True,
+    help="Reference points T_S,A_S,T_L,A_L (System-1 then System-2 mean tokens, accuracy)",
 )
-@click.option(
-    "-i", "--input", "input_path", required=True, type=click.Path(), help="`problems` Parquet file or folder"
-)
-@output_option("Output folder of `traces` shards (re-running resumes it)")
-@click.option("--system", required=True, help="Label of the traces: system1, system2 or your own")
-@click.option("-n", "n", type=int, default=1, help="Samples per problem")
-@click.option("--temperature", type=float, default=0.7, help="Sampling temperature; 0 means greedy")
-@click.option("--top-p", type=float, default=0.95, help="Nucleus sampling mass")
-@click.option(
-    "--max-tokens", type=int, default=4096, help="Most tokens per completion (longer ones are cut: length)"
-)
-@seed_option
-@click.option(
-    "--backend", default=None, help="vllm, transformers, openai or fake [default: vllm if installed]"
-)
-@click.option(
-    "--instruction",
-    default=DEFAULT_INSTRUCTION,
-    help='Appended to the question after a blank line; "" for none',
-)
-@click.option("--system-prompt", default=None, help="Optional system message of the chat template")
-@click.option(
-    "--tokenizer", default=None, help="Tokenizer for the chat template and token counts [default: MODEL]"
-)
-@click.option("--batch-size", type=int, default=256, help="Samples per shard (the work a kill can lose)")
-@click.option("--tensor-parallel-size", type=int, default=1, help="GPUs per model replica (vllm)")
-@click.option(
-    "--base-url", default=None, help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (openai)"
-)
-@click.option("--api-key", default=None, help="API key (openai) [default: $OPENAI_API_KEY]")
-@click.option("--concurrency", type=int, default=8, help="Requests in flight (openai)")
-@click.option(
-    "-O",
-    "--backend-option",
-    "backend_options",
-    multiple=True,
-    callback=_parse_backend_options,
-    metavar="KEY=VALUE",
-    help="Engine option, e.g. dtype=float32 (see `tldr-data backends`)",
-)
-@click.option(
-    "--part",
-    default=None,
-    callback=_parse_part,
-    metavar="I/K",
-    help="Only problems whose id hashes to I mod K: run K processes (one per GPU) into one folder",
-)
-@click.option("--limit", type=int, default=None, help="Only the first N problems")
-@click.option("--allow-mixed", is_flag=True, help="Add traces of other settings to a folder that holds some")
+@click.option("--alpha", type=float, required=True, help="Short-pool weight the evaluated round trained with")
+@click.option("--acc", type=float, required=True, help="Dev accuracy of the current model")
+@click.option("--tokens", type=float, required=True, help="Mean dev completion tokens of the current model")
+@click.option("--eta", type=float, default=DEFAULT_ETA, help="Step size")
+@click.option("--floor", "c", type=float, default=DEFAULT_C, help="Floor mass c keeping both pools alive")
+@click.option("--mode", type=click.Choice(MODES), default="tldr", help="constant: static mixture")
 @json_option
-def generate_command(input_path: str, output: str, as_json: bool, **options) -> None:
-    """Sample completions for each problem with a local or served model.
+def ratio_command(
+    refs: str,
+    alpha: float,
+    acc: float,
+    tokens: float,
+    eta: float,
+    c: float,
+    mode: str,
+    as_json: bool,
+) -> None:
+    """Compute the next short/long mixture ratio from a dev evaluation.
 
-    Reads `problems`, writes a folder of `traces` Parquet shards (every problems column, the rendered prompt,
-    completion, finish_reason, token counts and gen_config). Re-running the same command skips the samples
-    already written, so a killed run resumes where it stopped.
+    Applies the TLDR update (docs/ALGORITHM.md): more short data while the model is longer than the
+    System-1 reference, more long data while it is less accurate than the System-2 reference. To record
+    the update in a run folder, use `tldr-train record`.
 
     \b
     Example:
-      tldr-data generate -m Qwen/Qwen2.5-7B-Instruct --system system1 -i problems.parquet -o traces/s1 \\
-          -n 4 --temperature 0.7 --max-tokens 4096
-      vllm serve MODEL & tldr-data generate -m MODEL --backend openai --base-url http://localhost:8000/v1 ...
+      tldr-data ratio --refs 1120.9,0.289,7379.6,0.756 --alpha 0.5 --acc 0.60 --tokens 7000
     """
-    from tldr_data.generate import generate
+    from tldr_data import ratio
 
-    summary = generate(options.pop("model"), input_path, output, progress=progress_enabled(), **options)
-    reasons = summary["finish_reasons"]
+    step = ratio.update(alpha, acc, tokens, ratio.References.parse(refs), eta=eta, c=c, mode=mode)
+    summary = {**vars(step), "previous_alpha_short": alpha}
     line = (
-        f"generated {summary['rows_written']:,} rows ({summary['rows_skipped']:,} already there) for "
-        f"{summary['problems']:,} problems, {summary['completion_tokens']:,} tokens "
-        f"in {summary['seconds']:.1f}s ({summary['tokens_per_s']:,.0f} tok/s; "
-        f"stop {reasons.get('stop', 0)}, length {reasons.get('length', 0)}) -> {output}"
+        f"alpha_short {summary['alpha_short']:.6f}  alpha_long {summary['alpha_long']:.6f}  "
+        f"(b_short {summary['b_short']:.4f}, b_long {summary['b_long']:.4f}; "
+        f"was {summary['previous_alpha_short']:.6f})"
     )
     emit_summary(summary, line, as_json)
 
 
-@cli.command(name="backends")
-@json_option
-def backends_command(as_json: bool) -> None:
-    """List the generation backends, their capabilities and options.
-
-    \b
-    Example:
-      tldr-data backends --json
-    """
-    from tldr_data.backends import BACKENDS, default_backend, get_backend
-
-    rows = [get_backend(name).capabilities() for name in BACKENDS]
-    if as_json:
-        click.echo(json.dumps({"default": default_backend(), "backends": rows}, indent=2))
-        return
-    for row in rows:
-        options = ", ".join(f"{k}={v}" for k, v in row["options"].items())
-        flags = [flag for flag in ("counts_tokens", "per_request_seed") if row[flag]]
-        click.echo(f"{row['name']:<13} {row['description']}  [{', '.join(flags)}]  options: {options}")
-
-
-# --- stage: teach (scripted teacher traces for the synthetic world) ---
-
-
-@cli.command(name="teach")
+@cli.command("mix")
 @click.option(
-    "-i", "--input", "input_path", required=True, type=click.Path(), help="`problems` file from synth"
+    "--short", "short_pool", required=True, help="Short (System-1) pool: verified Parquet file or folder"
 )
-@output_option("Output `traces` Parquet file")
 @click.option(
-    "--style", type=click.Choice(["system1", "system2"]), required=True, help="Which teacher to play"
+    "--long", "long_pool", required=True, help="Long (System-2) pool: verified Parquet file or folder"
 )
-@click.option("-n", "--samples", type=int, default=1, help="Traces per problem")
-@click.option(
-    "--max-rechecks", type=int, default=2, help="System-2: most redundant re-check passes per trace"
-)
-@click.option("--instruction", default=DEFAULT_INSTRUCTION, help="Instruction appended to each question")
+@click.option("--ratio", type=float, required=True, help="Short-pool weight alpha_short in [0, 1]")
+@click.option("--size", type=int, required=True, help="Rows in the mixture")
+@output_option("Output dataset folder")
 @seed_option
+@click.option("--replace", is_flag=True, help="Draw with replacement (allows pools smaller than their share)")
+@click.option("--round", "round_", type=int, help="Round number (recorded; part of the draw)")
 @overwrite_option
+@click.option("--push-to-hub", "repo_id", help="Also upload the folder to this Hub dataset repo ORG/NAME")
+@click.option("--private", is_flag=True, help="Create the Hub repo as private")
+@click.option("--revision", help="Hub branch to push to  [default: round-NNN when the round is known]")
 @json_option
-def teach_command(input_path: str, output: str, as_json: bool, **options) -> None:
-    """Write scripted System-1 / System-2 teacher traces for synth problems.
+@click.pass_context
+def mix_command(
+    ctx: click.Context,
+    short_pool: str,
+    long_pool: str,
+    ratio: float,
+    size: int,
+    output: str,
+    seed: int,
+    replace: bool,
+    round_: int | None,
+    overwrite: bool,
+    repo_id: str | None,
+    private: bool,
+    revision: str | None,
+    as_json: bool,
+) -> None:
+    """Draw a mixture with exact short/long counts into a Hub-ready dataset folder.
 
-    Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher answers at once; the
-    System-2 teacher works step by step and re-checks itself 0..--max-rechecks times. Run `verify
-    --tokenizer MODEL` on the result to count tokens, then `mix` to make SFT data for tiny models.
+    Reads two `verified` pools (from `tldr-data select`); writes the `mixture` contract: a folder with
+    data/*.parquet in TRL's conversational prompt-completion format and a README.md dataset card.
+    round(ratio * size) rows come from the short pool, the rest from the long one, each drawn from a
+    seeded shuffle. With --push-to-hub each round goes to its own branch (round-003).
 
     \b
     Example:
-      tldr-data teach -i train.parquet --style system2 -n 2 -o teach/s2.parquet
+      tldr-data mix --short short.parquet --long long.parquet --ratio 0.5 --size 256 -o mix/
+      tldr-data mix --short s.parquet --long l.parquet --ratio 0.9184 --round 1 --size 256 \\
+          -o run/round-001/mix --push-to-hub me/tldr-mix
     """
-    from tldr_data.teacher import teach
+    from tldr_data import hub, mix
 
-    summary = teach(input_path, output, **options)
-    line = f"taught {summary['rows']:,} {summary['style']} traces -> {output}"
+    if repo_id:
+        hub.check_push(repo_id, revision or _round_branch(round_))
+    summary = mix.mix(
+        short_pool,
+        long_pool,
+        output,
+        ratio=ratio,
+        size=size,
+        seed=seed,
+        replace=replace,
+        round=round_,
+        command=_command_line(ctx),
+        overwrite=overwrite,
+    )
+    counts = summary["rows_per_pool"]
+    line = (
+        f"mixed {size:,} rows ({counts['short']:,} short + {counts['long']:,} long, alpha_short {ratio:.4f}) "
+        f"in {summary['seconds']:.1f}s -> {output}"
+    )
+    if repo_id:
+        summary["hub"] = _push_or_explain(output, repo_id, revision or _round_branch(round_), private)
+        line += f"; pushed to {summary['hub']['url']}"
     emit_summary(summary, line, as_json)
+
+
+@cli.command("push")
+@click.argument("folder", type=click.Path())
+@click.argument("repo_id")
+@click.option("--revision", help="Hub branch to push to (created if missing)  [default: main]")
+@click.option("--private", is_flag=True, help="Create the Hub repo as private")
+@json_option
+def push_command(folder: str, repo_id: str, revision: str | None, private: bool, as_json: bool) -> None:
+    """Upload a folder the toolkit wrote (e.g. a mixture) to a Hugging Face Hub dataset repo.
+
+    Uses the token in HF_TOKEN (or the one saved by `hf auth login`); 429 and 5xx answers are retried
+    with backoff. The folder is never modified.
+
+    \b
+    Example:
+      tldr-data push run/round-003/mix me/tldr-mix --revision round-003
+    """
+    summary = _push_or_explain(folder, repo_id, revision, private)
+    emit_summary(summary, f"pushed {len(summary['files'])} files from {folder} -> {summary['url']}", as_json)

@@ -6,11 +6,14 @@ stderr and an exit code (1 runtime failure, 2 bad input), as in sqlite-utils' cl
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 import sys
 import traceback
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Collection
 from typing import Any
 
 import click
@@ -55,6 +58,10 @@ class TldrGroup(click.Group):
 
     command_class = TldrCommand
 
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        """Commands in the order cli.py defines them: the order of the pipeline's stages."""
+        return list(self.commands)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -84,6 +91,36 @@ class TldrGroup(click.Group):
 def _one_line(text: str) -> str:
     """A message as one line: the contract is one line per error, whatever a library put in it."""
     return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+
+
+def settings_options(cls: type, name: str, exclude: Collection[str] = ()) -> Callable:
+    """Click options built from a settings dataclass; the command receives one `cls` instance as `name`.
+
+    Each field's metadata holds its `help`, optionally its `flags` (default `--field-name`) and `choices`;
+    its default is the option's default, so `--help` shows the value the library uses. Fields without
+    help (and those in `exclude`) stay at their defaults.
+    """
+    hints = typing.get_type_hints(cls)
+    shown = [f for f in dataclasses.fields(cls) if "help" in f.metadata and f.name not in exclude]
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            kwargs[name] = cls(**{f.name: kwargs.pop(f.name) for f in shown})
+            return fn(*args, **kwargs)
+
+        for f in reversed(shown):
+            flags = f.metadata.get("flags", ("--" + f.name.replace("_", "-"),))
+            kinds = [t for t in typing.get_args(hints[f.name]) if t is not type(None)] or [hints[f.name]]
+            kind = click.Choice(f.metadata["choices"]) if "choices" in f.metadata else kinds[0]
+            if kind is bool and "/" in flags[0]:
+                kind = None
+            command = click.option(*flags, f.name, type=kind, default=f.default, help=f.metadata["help"])(
+                command
+            )
+        return command
+
+    return decorate
 
 
 def output_option(help: str = "Output path", required: bool = True) -> Callable:

@@ -2,9 +2,10 @@
 
 Resumable by construction: every batch of work becomes one shard, renamed into place only when complete, and
 named after the input row of its first problem, so a folder lists its shards in the same order on every run.
-`generate.json` records the model and settings the folder holds. A re-run (even after kill -9) reads the
-shards, skips every (problem_id, sample_idx) already there for the same model and settings, and generates
-the rest.
+Every shard row carries its model, system and settings (`gen_config`), so the shards themselves record
+what the folder holds. A re-run (even after kill -9) reads the shards, skips every (problem_id, sample_idx)
+already there for the same model and settings, and generates the rest. A call that finishes its work marks
+the folder done (tldr_data/done.py) with its summary and the settings the folder holds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import time
 import uuid
@@ -25,16 +25,18 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tldr_data import duck
-from tldr_data.atomic import sweep_stale, write_json, write_parquet
-from tldr_data.backends import Backend, Sampling, default_backend, get_backend
+from tldr_data import done, duck
+from tldr_data.atomic import sweep_stale, write_parquet
+from tldr_data.backends import BACKENDS, Backend, default_backend, get_backend
+from tldr_data.decoding import Decoding
 from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
 from tldr_data.lock import output_lock
 from tldr_data.models import check_model
-from tldr_data.prompts import DEFAULT_INSTRUCTION, render_prompt
+from tldr_data.prompts import render_prompt
 from tldr_data.schema import conform, require_columns
 
-MANIFEST = "generate.json"
+# What a shard row records about how it was made; a folder may hold rows of one identity (or more, mixed).
+IDENTITY = ("model", "system", "gen_config")
 
 
 def generate(
@@ -43,63 +45,43 @@ def generate(
     output: str | os.PathLike,
     *,
     system: str,
-    n: int = 1,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    max_tokens: int = 4096,
-    seed: int = 0,
+    decoding: Decoding | None = None,
     backend: str | Backend | None = None,
-    instruction: str = DEFAULT_INSTRUCTION,
-    system_prompt: str | None = None,
+    backend_options: dict[str, Any] | None = None,
     batch_size: int = 256,
-    tensor_parallel_size: int = 1,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    concurrency: int = 8,
     allow_mixed: bool = False,
     limit: int | None = None,
-    backend_options: dict[str, Any] | None = None,
     tokenizer: str | None = None,
     part: tuple[int, int] | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Generate `n` completions per problem into the shard folder `output`; return a JSON-able summary.
+    """Generate `decoding.n` completions per problem into the shard folder `output`; return a JSON summary.
 
     `backend` is a registered name (default: vllm when installed, else transformers) or a ready `Backend`
-    instance, which lets a caller keep one engine across many calls (it is not closed here). `tokenizer`
+    instance, which lets a caller keep one engine across many calls (it is not closed here);
+    `backend_options` fill that backend's `Options` (e.g. tensor_parallel_size, base_url). `tokenizer`
     (default: `model`) renders the chat template and counts tokens; it matters for the openai backend,
     where `model` is the server's model name. `part=(i, k)` keeps the problems whose id hashes to i mod k,
     so k processes (one per GPU) can fill one folder: data parallelism without a coordinator.
     """
     started = time.perf_counter()
-    _check_settings(n, temperature, top_p, max_tokens, batch_size, limit, part, system)
-    sampling = Sampling(temperature=float(temperature), top_p=float(top_p), max_tokens=int(max_tokens))
-    gen_config = json.dumps(
-        {
-            "instruction": instruction,
-            "max_tokens": sampling.max_tokens,
-            "seed": seed,
-            "system_prompt": system_prompt,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-        },
-        sort_keys=True,
-    )
-    identity = {"model": str(model), "system": system, "gen_config": gen_config}
+    decoding = decoding or Decoding()
+    decoding.check()
+    _check_settings(batch_size, limit, part, system)
+    n = decoding.n
+    identity = {"model": str(model), "system": system, "gen_config": decoding.gen_config()}
     _check_models(str(model), tokenizer, backend)
-    engine_factory = _backend_factory(
-        backend, str(model), tensor_parallel_size, base_url, api_key, concurrency, backend_options
-    )
+    engine_factory = _backend_factory(backend, str(model), backend_options)
     problems, positions = _read_problems(input, limit, part)
     out = Path(output)
-    _check_output(out, identity, allow_mixed)
+    configs = _check_output(out, identity, allow_mixed)
     with _writing(out, part):
-        done = _done(out, identity)
+        finished = _finished(out, identity)
         todo = [
             (row, s)
             for row, pid in enumerate(problems.column("problem_id").to_pylist())
             for s in range(n)
-            if (pid, s) not in done
+            if (pid, s) not in finished
         ]
         summary = {
             "output": str(out),
@@ -117,18 +99,21 @@ def generate(
             "generate_seconds": 0.0,
             "tokens_per_s": 0.0,
         }
+        configs = configs + ([identity] if identity not in configs else [])
         if not todo:
             summary["seconds"] = round(time.perf_counter() - started, 3)
+            done.mark_done(out, {**summary, "configs": configs})
             return summary
+
         tok = _load_tokenizer(tokenizer or str(model))
         questions = problems.column("question").to_pylist()
         prompts = {
-            row: render_prompt(tok, questions[row], instruction, system_prompt)
+            row: render_prompt(tok, questions[row], decoding.instruction, decoding.system_prompt)
             for row in sorted({r for r, _ in todo})
         }
         engine, owned = engine_factory()
         summary["backend"] = engine.name
-        _record_identity(out, identity)
+        done.clear_done(out)
         try:
             stats = _run(
                 engine,
@@ -137,8 +122,7 @@ def generate(
                 positions,
                 prompts,
                 todo,
-                sampling,
-                seed,
+                decoding,
                 identity,
                 out,
                 batch_size,
@@ -151,21 +135,11 @@ def generate(
         summary.update(
             stats, seconds=round(seconds, 3), tokens_per_s=round(stats["completion_tokens"] / seconds, 1)
         )
+        done.mark_done(out, {**summary, "configs": configs})
         return summary
 
 
-def _check_settings(n, temperature, top_p, max_tokens, batch_size, limit, part, system) -> None:
-    if n < 1:
-        raise ConfigError(f"-n must be at least 1 (got {n})")
-    for flag, value in (("--temperature", temperature), ("--top-p", top_p)):
-        if not math.isfinite(value):
-            raise ConfigError(f"{flag} must be a finite number (got {value})")
-    if temperature < 0:
-        raise ConfigError(f"--temperature must be >= 0 (got {temperature}); 0 means greedy")
-    if not 0 < top_p <= 1:
-        raise ConfigError(f"--top-p must be in (0, 1] (got {top_p})")
-    if max_tokens < 1:
-        raise ConfigError(f"--max-tokens must be at least 1 (got {max_tokens})")
+def _check_settings(batch_size, limit, part, system) -> None:
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1 (got {batch_size})")
     if limit is not None and limit < 1:
@@ -176,6 +150,24 @@ def _check_settings(n, temperature, top_p, max_tokens, batch_size, limit, part, 
         raise ConfigError("--system must be a non-empty label (system1, system2 or your own)")
 
 
+@contextlib.contextmanager
+def _writing(out: Path, part: tuple[int, int] | None) -> Iterator[None]:
+    """Hold the folder while generating into it: one process per folder, or one per `--part`.
+
+    A process without --part holds the folder's lock exclusively; one with --part I/K holds it shared and
+    the lock of its part exclusively, so K processes fill one folder side by side while a second copy of
+    any of them fails at once instead of writing every row again. Temporaries of killed runs are deleted.
+    """
+    with contextlib.ExitStack() as locks:
+        if part is None:
+            locks.enter_context(output_lock(out))
+        else:
+            locks.enter_context(output_lock(out, shared=True))
+            locks.enter_context(output_lock(out, name=f"{out.name}.part-{part[0]}-of-{part[1]}"))
+        sweep_stale(out)
+        yield
+
+
 def _check_models(model: str, tokenizer: str | None, backend: str | Backend | None) -> None:
     """The tokenizer (default: the model) is always loaded here; the model too, unless no engine loads it."""
     check_model(tokenizer or model, "--tokenizer" if tokenizer else "-m/--model")
@@ -184,26 +176,19 @@ def _check_models(model: str, tokenizer: str | None, backend: str | Backend | No
         check_model(model, "-m/--model")
 
 
-def _backend_factory(backend, model, tensor_parallel_size, base_url, api_key, concurrency, backend_options):
+def _backend_factory(backend, model, backend_options):
     """Validate the backend and its options now (cheap); start the engine later, only if there is work."""
     if isinstance(backend, Backend):
         return lambda: (backend, False)
     cls = get_backend(backend or default_backend())
-    fields = {f.name for f in dataclasses.fields(cls.Options)}
     values = dict(backend_options or {})
-    explicit = {
-        "tensor_parallel_size": (tensor_parallel_size, 1),
-        "base_url": (base_url, None),
-        "api_key": (api_key, None),
-    }
-    for key, (value, default) in explicit.items():
-        if value != default:
-            if key not in fields:
-                flag = "--" + key.replace("_", "-")
-                raise ConfigError(f"{flag} does not apply to the {cls.name} backend")
-            values[key] = value
-    if "concurrency" in fields:
-        values.setdefault("concurrency", concurrency)
+    # An option that another backend knows is a flag given to the wrong engine (e.g. --base-url for vllm).
+    elsewhere = {f.name for name in BACKENDS for f in dataclasses.fields(get_backend(name).Options)}
+    fields = {f.name for f in dataclasses.fields(cls.Options)}
+    for key in values:
+        if key in elsewhere and key not in fields:
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(f"{flag} does not apply to the {cls.name} backend")
     options = cls.parse_options(values)
     return lambda: (cls(model, options), True)
 
@@ -246,15 +231,8 @@ def _check_output(out: Path, identity: dict, allow_mixed: bool) -> list[dict]:
     """The configs the folder already holds; refuse a folder of other settings unless mixing is allowed."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder; traces are written as a folder of shards")
-    manifest_path = out / MANIFEST
-    if not manifest_path.exists():
-        if out.is_dir() and any(out.glob("*.parquet")):
-            raise OutputExistsError(
-                f"{out}: holds Parquet files not written by generate; choose another folder"
-            )
-        return []
-    configs = json.loads(manifest_path.read_text())["configs"]
-    if identity in configs or allow_mixed:
+    configs = _held_configs(out)
+    if not configs or identity in configs or allow_mixed:
         return configs
     raise ConfigError(
         f"{out}: holds traces made with other settings ({_difference(configs[0], identity)}); "
@@ -262,32 +240,17 @@ def _check_output(out: Path, identity: dict, allow_mixed: bool) -> list[dict]:
     )
 
 
-@contextlib.contextmanager
-def _writing(out: Path, part: tuple[int, int] | None) -> Iterator[None]:
-    """Hold the folder while generating into it: one process per folder, or one per `--part`.
-
-    A process without --part holds the folder's lock exclusively; one with --part I/K holds it shared and
-    the lock of its part exclusively, so K processes fill one folder side by side while a second copy of
-    any of them fails at once instead of writing every row again. Temporaries of killed runs are deleted.
-    """
-    with contextlib.ExitStack() as locks:
-        if part is None:
-            locks.enter_context(output_lock(out))
-        else:
-            locks.enter_context(output_lock(out, shared=True))
-            locks.enter_context(output_lock(out, name=f"{out.name}.part-{part[0]}-of-{part[1]}"))
-        sweep_stale(out)
-        yield
-
-
-def _record_identity(out: Path, identity: dict) -> None:
-    """Add these settings to the folder's manifest (under a short lock: --part processes share it)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out, name=f"{out.name}.manifest", wait=True):
-        path = out / MANIFEST
-        configs = json.loads(path.read_text())["configs"] if path.exists() else []
-        if identity not in configs:
-            write_json({"configs": [*configs, identity]}, path)
+def _held_configs(out: Path) -> list[dict]:
+    """The (model, system, gen_config) identities of the shards in `out`, sorted."""
+    if not out.is_dir() or not any(out.glob("*.parquet")):
+        return []
+    con = duck.connect()
+    scan = duck.scan([out])
+    if not set(IDENTITY) <= set(duck.columns(con, scan)):
+        raise OutputExistsError(f"{out}: holds Parquet files not written by generate; choose another folder")
+    columns = ", ".join(IDENTITY)
+    rows = con.execute(f"SELECT DISTINCT {columns} FROM {scan} ORDER BY {columns}").fetchall()
+    return [dict(zip(IDENTITY, row, strict=True)) for row in rows]
 
 
 def _difference(old: dict, new: dict) -> str:
@@ -297,7 +260,7 @@ def _difference(old: dict, new: dict) -> str:
     return ", ".join(f"{k}: {flat_old.get(k)!r} there, {flat_new[k]!r} now" for k in keys)
 
 
-def _done(out: Path, identity: dict) -> set[tuple[str, int]]:
+def _finished(out: Path, identity: dict) -> set[tuple[str, int]]:
     """(problem_id, sample_idx) pairs already in visible shards for this model, system and settings."""
     if not out.is_dir() or not any(out.glob("*.parquet")):
         return set()
@@ -326,7 +289,7 @@ def _load_tokenizer(name: str):
 
 
 def _run(
-    engine, tok, problems, positions, prompts, todo, sampling, seed, identity, out, batch_size, progress
+    engine, tok, problems, positions, prompts, todo, decoding, identity, out, batch_size, progress
 ) -> dict:
     from tqdm import tqdm
 
@@ -343,8 +306,8 @@ def _run(
     with bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            seeds = [_hash(f"{seed}:{ids[row]}:{s}") % 2**31 for row, s in batch]
-            results = engine.complete([prompts[row] for row, _ in batch], sampling, seeds)
+            seeds = [_hash(f"{decoding.seed}:{ids[row]}:{s}") % 2**31 for row, s in batch]
+            results = engine.complete([prompts[row] for row, _ in batch], decoding.sampling, seeds)
             counts = [len(x) for x in tok([r.text for r in results], add_special_tokens=False)["input_ids"]]
             table = problems.take([row for row, _ in batch])
             extra = {

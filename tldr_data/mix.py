@@ -13,6 +13,8 @@ Output folder (the `mixture` contract; `datasets.load_dataset(DIR)` and TRL's SF
     DIR/README.md                             dataset card, YAML: ratio, round, pools, seed, stats, command
     DIR/data/train-00000-of-00001.parquet     prompt, completion, problem_id, pool, completion_tokens
 
+`DIR.done.json` beside the folder marks it finished (tldr_data/done.py) and holds the summary.
+
 `prompt` is the conversation that `generate` sent, rebuilt from data rather than parsed from the rendered
 prompt: an optional system message from `gen_config.system_prompt`, then the user message
 `question + "\\n\\n" + gen_config.instruction` (just `question` when there is no instruction). `completion`
@@ -35,7 +37,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from tldr_data import duck
+from tldr_data import done, duck
 from tldr_data.atomic import atomic_dir, write_text
 from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
 from tldr_data.paths import check_outputs, public_path
@@ -112,6 +114,7 @@ def mix(
                 f"{pool.name} pool {', '.join(pool.given)} is empty but the mixture needs rows from it"
             )
     salt = -1 if round is None else round
+    done.clear_done(target)
     with atomic_dir(target) as tmp:
         (tmp / "data").mkdir()
         for pool in pools.values():
@@ -144,11 +147,13 @@ def mix(
         }
         write_text(dataset_card(summary), tmp / "README.md")
     seconds = time.perf_counter() - started
-    return {
+    summary = {
         **summary,
         "seconds": builtins.round(seconds, 3),
         "rows_per_s": builtins.round(size / seconds if seconds else 0.0, 1),
     }
+    done.mark_done(target, summary)
+    return summary
 
 
 def dataset_card(summary: dict[str, Any]) -> str:

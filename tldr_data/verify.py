@@ -3,6 +3,7 @@
 Equivalence is math-verify's (`parse` + `verify`, gold parsed the same way), run in forked workers under a
 hard per-item deadline (see workers.py). Token counts come from the generating model's tokenizer, because
 imported logs and some engines report other units (SkyThought logs hold whitespace word counts).
+The output's done-marker (tldr_data/done.py) is written last, after the rows and `<output>.stats.json`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tldr_data import done
 from tldr_data.answers import extract_answer
 from tldr_data.atomic import write_json, write_parquet
 from tldr_data.duck import connect, contract_scan
@@ -79,6 +81,7 @@ def verify(
     output = Path(output)
     if output.exists() and not overwrite:
         raise OutputExistsError(f"{output} exists; pass --overwrite to replace it")
+    done.clear_done(output)
     started = time.monotonic()
     con = connect()
     table = con.sql(f"SELECT * FROM {contract_scan(con, inputs, 'traces')}").to_arrow_table()
@@ -111,6 +114,7 @@ def verify(
         "verdicts": {verdict: tally.get(verdict, 0) for verdict in VERDICTS},
     }
     write_json(summary, stats_path(output))
+    done.mark_done(output, summary)
     return summary
 
 

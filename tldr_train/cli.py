@@ -20,7 +20,12 @@ from tldr_data.clitools import (
     overwrite_option,
     progress_enabled,
     seed_option,
+    settings_options,
 )
+from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, MODES
+from tldr_train.evaluate import Protocol
+from tldr_train.run import DEFAULT_ALPHA0, DEFAULT_TOL
+from tldr_train.training import Training
 
 
 @click.group(cls=TldrGroup, context_settings=CONTEXT_SETTINGS)
@@ -31,17 +36,36 @@ def cli() -> None:
 
     \b
     Loop:
-      refs    measure the System-1 / System-2 reference points on a dev set
+      init    start a run: measure the System-1 / System-2 reference points on dev
       round   mix at the current ratio, train, evaluate on dev, update the ratio
-      run     several rounds in one process
-      select  pick the paper's checkpoint; report  table + plot; eval  benchmarks
+      run     several rounds in one process; record  a round trained elsewhere
+      pick    the paper's checkpoint choice; eval  benchmarks; report  table + plot
     """
 
 
-# --- tiny: local random models -------------------------------------------------------------------
+decoding_options = settings_options(Protocol, "protocol")
 
 
-@cli.command()
+def _named_paths(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[tuple]:
+    """`NAME=PATH` items as (name, path) pairs."""
+    pairs = []
+    for item in values:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{item!r}: expected NAME=EVAL.json")
+        pairs.append((name, path))
+    return pairs
+
+
+def run_option(fn):
+    """`--run RUN_DIR`: the run folder every round-level command works in."""
+    option = click.option(
+        "--run", "run_dir", required=True, type=click.Path(), help="Run folder (from `init`)"
+    )
+    return option(fn)
+
+
+@cli.command("tiny")
 @output_option("Folder to write the model and tokenizer to")
 @click.option("--layers", type=int, default=2, help="Transformer layers")
 @click.option("--hidden", type=int, default=64, help="Hidden size")
@@ -63,7 +87,7 @@ def cli() -> None:
 @seed_option
 @overwrite_option
 @json_option
-def tiny(output: str, corpus: tuple[str, ...], as_json: bool, **sizes) -> None:
+def tiny_command(output: str, corpus: tuple[str, ...], as_json: bool, **sizes) -> None:
     """Build a tiny random Qwen2 model with a locally trained tokenizer.
 
     The folder loads with AutoModelForCausalLM / AutoTokenizer / vllm.LLM like any Qwen checkpoint:
@@ -74,9 +98,9 @@ def tiny(output: str, corpus: tuple[str, ...], as_json: bool, **sizes) -> None:
       tldr-train tiny -o models/tiny --corpus problems.parquet
       tldr-train tiny -o models/small --hidden 256 --layers 4 --vocab-size 4000 --corpus traces/
     """
-    from tldr_train.tiny import build_tiny
+    from tldr_train import tiny
 
-    summary = build_tiny(output, corpus=corpus, **sizes)
+    summary = tiny.build_tiny(output, corpus=corpus, **sizes)
     line = (
         f"built tiny Qwen2 ({summary['parameters']:,} parameters, vocab {summary['vocab_size']:,}) "
         f"in {summary['seconds']:.1f}s -> {summary['path']}"
@@ -84,46 +108,33 @@ def tiny(output: str, corpus: tuple[str, ...], as_json: bool, **sizes) -> None:
     emit_summary(summary, line, as_json)
 
 
-# --- sft: supervised fine-tuning with TRL --------------------------------------------------------
-
-
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command("sft", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("-m", "--model", required=True, help="Model folder or hub id to fine-tune")
 @click.option(
     "-d", "--dataset", required=True, type=click.Path(), help="Mixture folder or prompt-completion file"
 )
 @output_option("Checkpoint folder (model + tokenizer + tldr_sft_config.json)")
 @click.option("--max-steps", type=int, help="Optimizer steps  [default: -1, i.e. --num_train_epochs, 3]")
-@click.option("--lr", type=float, help="Peak learning rate  [default: 1e-05]")
-@click.option("--batch-size", type=int, help="Sequences per device per step  [default: 8]")
-@click.option("--grad-accum", type=int, help="Gradient accumulation steps  [default: 1]")
-@click.option("--max-length", type=int, help="Tokens per sequence, longer ones truncated  [default: 1024]")
-@click.option("--lora/--no-lora", default=None, help="Train a LoRA adapter, merged into the saved weights")
-@click.option("--lora-r", type=int, help="LoRA rank  [default: 16]")
-@click.option("--lora-alpha", type=int, help="LoRA alpha  [default: 32]")
-@click.option(
-    "--packing/--no-packing",
-    default=None,
-    help="Pack sequences into max-length rows (TRL's bfd, padding-free)",
-)
-@click.option(
-    "--bf16/--no-bf16", default=None, help="bf16 mixed precision [default: on GPUs that support it]"
-)
-@click.option(
-    "--report-to", type=click.Choice(["none", "tensorboard", "wandb"]), help="Training logs  [default: none]"
-)
-@click.option("--seed", type=int, help="Random seed  [default: 0]")
+@settings_options(Training, "training")
+@seed_option
 @json_option
 @click.argument("extra_args", nargs=-1, type=click.UNPROCESSED)
-def sft(
-    model: str, dataset: str, output: str, lr: float, as_json: bool, extra_args: tuple[str, ...], **options
+def sft_command(
+    model: str,
+    dataset: str,
+    output: str,
+    max_steps: int | None,
+    training: Training,
+    seed: int,
+    as_json: bool,
+    extra_args: tuple[str, ...],
 ) -> None:
     """Fine-tune a model on a mixture with TRL's SFTTrainer (loss on completions only).
 
     Unknown options go to TRL's SFTConfig/ModelConfig untouched, in their own spelling
-    (`--lr_scheduler_type cosine`, `--warmup_ratio 0.1`, `--config recipe.yaml`). Re-running a finished
-    checkpoint is a no-op; a killed run resumes from its last `checkpoint-N`.
-    Across GPUs: `accelerate launch -m tldr_train.sft ...`.
+    (`--lr_scheduler_type cosine`, `--warmup_ratio 0.1`, `--config recipe.yaml`); a recipe's value holds
+    where the named option keeps its default. Re-running a finished checkpoint is a no-op; a killed run
+    resumes from its last `checkpoint-N`. Across GPUs: `accelerate launch -m tldr_train.sft ...`.
 
     \b
     Input:  prompt-completion data (the `mixture` contract: chat-message `prompt` and `completion`)
@@ -132,9 +143,11 @@ def sft(
       tldr-train sft -m models/tiny -d mix/ -o ckpt/ --max-steps 30 --lr 1e-3
       tldr-train sft -m Qwen/Qwen2.5-7B-Instruct -d mix/ -o ckpt/ --lora --lr_scheduler_type cosine
     """
-    from tldr_train.sft import train
+    from tldr_train import sft
 
-    summary = train(model, dataset, output, learning_rate=lr, extra_args=extra_args, **options)
+    summary = sft.train(
+        model, dataset, output, training, max_steps=max_steps, seed=seed, extra_args=extra_args
+    )
     if summary["skipped"]:
         line = (
             f"{summary['output']} already holds a finished training ({summary['steps']} steps); nothing to do"
@@ -148,107 +161,44 @@ def sft(
     emit_summary(summary, line, as_json)
 
 
-# --- rounds: references, TLDR rounds, evaluation, checkpoint choice, report ----------------------
-
-
-def decoding_options(fn):
-    """The decoding protocol's options, shared by `refs` (recorded for the run) and `eval`."""
-    options = [
-        click.option("--temperature", type=float, default=0.7, help="Sampling temperature (0: greedy)"),
-        click.option("--top-p", type=float, default=0.95, help="Nucleus sampling mass"),
-        click.option("--max-tokens", type=int, default=4096, help="Completion token limit"),
-        click.option("-n", type=int, default=1, help="Samples per problem (pass@n)"),
-        click.option(
-            "--backend",
-            type=click.Choice(["vllm", "transformers"]),
-            default=None,
-            help="Generation engine  [default: vllm where installed, else transformers]",
-        ),
-        click.option(
-            "--instruction", default=None, help="Instruction after each question  [default: the paper's]"
-        ),
-        seed_option,
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def _protocol(temperature, top_p, max_tokens, n, backend, instruction, seed):
-    from tldr_train.evaluate import Protocol
-
-    extra = {} if instruction is None else {"instruction": instruction}
-    return Protocol(
-        temperature=temperature, top_p=top_p, max_tokens=max_tokens, n=n, backend=backend, seed=seed, **extra
-    )
-
-
-def run_option(fn):
-    """`--run RUN_DIR`: the run folder every round-level command works in."""
-    option = click.option(
-        "--run", "run_dir", required=True, type=click.Path(), help="Run folder (from `refs`)"
-    )
-    return option(fn)
-
-
-@cli.command()
+@cli.command("init")
 @click.option("--short-model", required=True, help="System-1 model (folder or hub id): the efficiency bound")
 @click.option("--long-model", required=True, help="System-2 model: the accuracy bound and round 0's start")
 @click.option("--short-pool", required=True, type=click.Path(), help="Short pool (`tldr-data select` output)")
 @click.option("--long-pool", required=True, type=click.Path(), help="Long pool (`tldr-data select` output)")
 @click.option("--dev", required=True, type=click.Path(), help="Dev set (`problems` Parquet)")
 @output_option("Run folder to create (state.json, refs/)")
-@click.option("--eta", type=float, default=4.0, help="Update step size")
-@click.option("--c", "c", type=float, default=1e-4, help="Floor mass that keeps both pools alive")
-@click.option("--tol", type=float, default=0.3, help="Accepted accuracy loss for checkpoint selection")
-@click.option("--alpha0", type=float, default=0.5, help="Short-pool weight of round 0")
+@click.option("--eta", type=float, default=DEFAULT_ETA, help="Update step size")
+@click.option("--floor", "c", type=float, default=DEFAULT_C, help="Floor mass c keeping both pools alive")
 @click.option(
-    "--mode", type=click.Choice(["tldr", "constant"]), default="tldr", help="constant: static baseline"
+    "--tol", type=float, default=DEFAULT_TOL, help="Accepted accuracy loss of the checkpoint choice"
 )
+@click.option("--alpha0", type=float, default=DEFAULT_ALPHA0, help="Short-pool weight of round 0")
+@click.option("--mode", type=click.Choice(MODES), default="tldr", help="constant: static baseline")
 @decoding_options
 @click.option("--steps", type=int, default=32, help="Optimizer steps per round (paper: 32)")
 @click.option("--mix-size", type=int, help="Rows per mixture  [default: steps x batch size x grad accum]")
-@click.option("--lr", type=float, help="Learning rate  [default: sft's, 1e-05]")
-@click.option("--batch-size", type=int, default=8, help="Sequences per device per step")
-@click.option("--grad-accum", type=int, default=1, help="Gradient accumulation steps")
-@click.option("--max-length", type=int, help="Tokens per training sequence  [default: sft's, 1024]")
-@click.option("--lora/--no-lora", default=None, help="Train LoRA adapters, merged into each checkpoint")
-@click.option("--bf16/--no-bf16", default=None, help="bf16 mixed precision  [default: where the GPU has it]")
-@click.option(
-    "--report-to", type=click.Choice(["none", "tensorboard", "wandb"]), default="none", help="Training logs"
-)
+@settings_options(Training, "training")
 @json_option
-def refs(
-    short_model,
-    long_model,
-    short_pool,
-    long_pool,
-    dev,
-    output,
-    eta,
-    c,
-    tol,
-    alpha0,
-    mode,
-    temperature,
-    top_p,
-    max_tokens,
-    n,
-    backend,
-    instruction,
-    seed,
-    steps,
-    mix_size,
-    lr,
-    batch_size,
-    grad_accum,
-    max_length,
-    lora,
-    bf16,
-    report_to,
-    as_json,
+def init_command(
+    short_model: str,
+    long_model: str,
+    short_pool: str,
+    long_pool: str,
+    dev: str,
+    output: str,
+    eta: float,
+    c: float,
+    tol: float,
+    alpha0: float,
+    mode: str,
+    protocol: Protocol,
+    steps: int,
+    mix_size: int | None,
+    training: Training,
+    as_json: bool,
 ) -> None:
-    """Start a run by measuring the references.
+    """Start a run: measure the reference points.
 
     Measures the System-1 (T_s, A_s) and System-2 (T_l, A_l) reference points on the dev set.
     The decoding protocol and training settings given here are recorded in RUN/state.json and reused by
@@ -258,48 +208,35 @@ def refs(
     Input:  two models, two pools (`verified` rows), a dev set (`problems`)
     Output: RUN/state.json (references, eta, c, protocol, settings), RUN/refs/{short,long}/
     Example:
-      tldr-train refs --short-model Qwen/Qwen2.5-7B-Instruct \\
+      tldr-train init --short-model Qwen/Qwen2.5-7B-Instruct \\
         --long-model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B \\
         --short-pool short.parquet --long-pool long.parquet --dev dev.parquet -o run/
     """
-    from tldr_train.refs import refs as start_run
+    from tldr_train import refs
 
-    training = {
-        key: value
-        for key, value in {
-            "learning_rate": lr,
-            "batch_size": batch_size,
-            "grad_accum": grad_accum,
-            "max_length": max_length,
-            "lora": lora,
-            "bf16": bf16,
-            "report_to": report_to,
-        }.items()
-        if value is not None
-    }
-    summary = start_run(
+    summary = refs.init_run(
         short_model,
         long_model,
         short_pool,
         long_pool,
         dev,
         output,
-        protocol=_protocol(temperature, top_p, max_tokens, n, backend, instruction, seed),
+        protocol=protocol,
         eta=eta,
         c=c,
         tol=tol,
         alpha0=alpha0,
         mode=mode,
-        seed=seed,
+        seed=protocol.seed,
         steps=steps,
         mix_size=mix_size,
         training=training,
         progress=progress_enabled(),
     )
-    refs_ = summary["references"]
+    points = summary["references"]
     line = (
-        f"references: short {refs_['t_short']:,.1f} tok / {refs_['a_short']:.3f}, "
-        f"long {refs_['t_long']:,.1f} tok / {refs_['a_long']:.3f} in {summary['seconds']:.1f}s "
+        f"references: short {points['t_short']:,.1f} tok / {points['a_short']:.3f}, "
+        f"long {points['t_long']:,.1f} tok / {points['a_long']:.3f} in {summary['seconds']:.1f}s "
         f"-> {output}/state.json"
     )
     emit_summary(summary, line, as_json)
@@ -310,7 +247,7 @@ def refs(
 @click.option("--steps", type=int, help="Optimizer steps this round  [default: the run's]")
 @click.option("--mix-size", type=int, help="Rows in this round's mixture  [default: the run's]")
 @json_option
-def round_(run_dir: str, steps: int | None, mix_size: int | None, as_json: bool) -> None:
+def round_command(run_dir: str, steps: int | None, mix_size: int | None, as_json: bool) -> None:
     """Run one round: mix, train, evaluate, update.
 
     Draws the mixture at the current ratio, continues training from the latest checkpoint (round 0: the
@@ -323,10 +260,10 @@ def round_(run_dir: str, steps: int | None, mix_size: int | None, as_json: bool)
       tldr-train round --run run/
       for i in 1 2 3 4; do tldr-train round --run run/; done
     """
-    from tldr_train.rounds import format_line, run_round
+    from tldr_train import rounds
 
-    entry = run_round(run_dir, steps=steps, mix_size=mix_size, progress=progress_enabled())
-    emit_summary(entry, format_line(entry), as_json)
+    entry = rounds.run_round(run_dir, steps=steps, mix_size=mix_size, progress=progress_enabled())
+    emit_summary(entry, rounds.format_line(entry), as_json)
 
 
 @cli.command("run")
@@ -335,7 +272,7 @@ def round_(run_dir: str, steps: int | None, mix_size: int | None, as_json: bool)
 @click.option("--steps", type=int, help="Optimizer steps per round  [default: the run's]")
 @click.option("--mix-size", type=int, help="Rows per mixture  [default: the run's]")
 @json_option
-def run_(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_json: bool) -> None:
+def run_command(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_json: bool) -> None:
     """Run rounds in one process up to --rounds.
 
     The same loop as calling `tldr-train round` repeatedly, with the same results; re-running after a
@@ -345,17 +282,72 @@ def run_(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_
     Example:
       tldr-train run --run run/ --rounds 8
     """
-    from tldr_train.rounds import format_line, run_rounds
+    from tldr_train import rounds as loop
 
     entries = []
-    for entry in run_rounds(run_dir, rounds, steps=steps, mix_size=mix_size, progress=progress_enabled()):
+    progress = progress_enabled()
+    for entry in loop.run_rounds(run_dir, rounds, steps=steps, mix_size=mix_size, progress=progress):
         entries.append(entry)
         if not as_json:
-            click.echo(format_line(entry))
+            click.echo(loop.format_line(entry))
     if as_json:
         click.echo(json.dumps({"run": run_dir, "rounds_run": entries}, indent=2, default=str))
     elif not entries:
         click.echo(f"{run_dir} already has {rounds} round(s); nothing to do")
+
+
+@cli.command("record")
+@run_option
+@click.option("--acc", type=float, required=True, help="Dev accuracy of the round's checkpoint")
+@click.option("--tokens", type=float, required=True, help="Mean dev completion tokens of that checkpoint")
+@click.option("--checkpoint", required=True, help="The round's checkpoint (the next round starts from it)")
+@click.option("--mixture", help="The mixture the round trained on")
+@json_option
+def record_command(
+    run_dir: str, acc: float, tokens: float, checkpoint: str, mixture: str | None, as_json: bool
+) -> None:
+    """Record a round trained elsewhere: update the ratio in the run.
+
+    For an external trainer: draw the mixture with `tldr-data mix --ratio` (the run's current ratio),
+    train, measure on dev with the run's protocol, then record the result here. The entry enters
+    RUN/state.json like one written by `tldr-train round`.
+
+    \b
+    Example:
+      tldr-train record --run run/ --acc 0.60 --tokens 7000 --checkpoint /ckpts/round-001
+    """
+    from tldr_train import run
+
+    entry = run.record_round(run_dir, acc, tokens, checkpoint=checkpoint, mixture=mixture)
+    line = (
+        f"round {entry['round']:03d}  alpha_short {entry['alpha_short']:.4f}  "
+        f"next alpha_short {entry['next_alpha_short']:.4f}  -> {run_dir}/state.json"
+    )
+    emit_summary(entry, line, as_json)
+
+
+@cli.command("pick")
+@run_option
+@click.option("--tol", type=float, help="Accepted accuracy loss  [default: the run's, set by init]")
+@json_option
+def pick_command(run_dir: str, tol: float | None, as_json: bool) -> None:
+    """Pick the checkpoint the paper would choose.
+
+    The fewest dev tokens among rounds with dev accuracy >= (1 - tol) x A_l.
+
+    \b
+    Example:
+      tldr-train pick --run run/ --tol 0.3
+    """
+    from tldr_train import pick
+
+    chosen = pick.pick(run_dir, tol=tol)
+    line = (
+        f"round {chosen['round']}: dev accuracy {chosen['dev_accuracy']:.3f} "
+        f">= {chosen['accuracy_floor']:.3f}, "
+        f"{chosen['dev_tokens']:,.1f} tokens -> {chosen['checkpoint']}"
+    )
+    emit_summary(chosen, line, as_json)
 
 
 @cli.command("eval")
@@ -366,13 +358,13 @@ def run_(run_dir: str, rounds: int, steps: int | None, mix_size: int | None, as_
 @decoding_options
 @output_option("Folder to keep traces in (one subfolder per benchmark)  [default: a temporary folder]", False)
 @json_option
-def eval_(
-    model, benches, temperature, top_p, max_tokens, n, backend, instruction, seed, output, as_json
+def eval_command(
+    model: str, benches: tuple[str, ...], protocol: Protocol, output: str | None, as_json: bool
 ) -> None:
     """Measure a model's accuracy, tokens, pass@n.
 
     Per benchmark, and per difficulty level where the benchmark sets `difficulty`.
-    Uses the same generate + verify + profile path as `refs` and `round`; pass the run's protocol
+    Uses the same generate + verify + profile path as `init` and `round`; pass the run's protocol
     settings to compare with its references.
 
     \b
@@ -381,40 +373,10 @@ def eval_(
     Example:
       tldr-train eval -m run/round-004/ckpt --bench math500.parquet --bench aime24.parquet -n 8
     """
-    from tldr_train.evaluate import evaluate, render_table
+    from tldr_train import evaluate
 
-    summary = evaluate(
-        model,
-        benches,
-        output,
-        _protocol(temperature, top_p, max_tokens, n, backend, instruction, seed),
-        progress=progress_enabled(),
-    )
-    emit_summary(summary, render_table(summary), as_json)
-
-
-@cli.command("select")
-@run_option
-@click.option("--tol", type=float, help="Accepted accuracy loss  [default: the run's, 0.3]")
-@json_option
-def select_(run_dir: str, tol: float | None, as_json: bool) -> None:
-    """Pick the checkpoint the paper would choose.
-
-    The fewest dev tokens among rounds with dev accuracy >= (1 - tol) x A_l.
-
-    \b
-    Example:
-      tldr-train select --run run/ --tol 0.3
-    """
-    from tldr_train.select import select
-
-    chosen = select(run_dir, tol=tol)
-    line = (
-        f"round {chosen['round']}: dev accuracy {chosen['dev_accuracy']:.3f} "
-        f">= {chosen['accuracy_floor']:.3f}, "
-        f"{chosen['dev_tokens']:,.1f} tokens -> {chosen['checkpoint']}"
-    )
-    emit_summary(chosen, line, as_json)
+    summary = evaluate.evaluate(model, benches, output, protocol, progress=progress_enabled())
+    emit_summary(summary, evaluate.render_table(summary), as_json)
 
 
 @cli.command("report")
@@ -425,12 +387,13 @@ def select_(run_dir: str, tol: float | None, as_json: bool) -> None:
     "--test",
     "tests",
     multiple=True,
+    callback=_named_paths,
     metavar="NAME=EVAL.json",
     help="Held-out result of a model (`tldr-train eval --json` output) to report as test.NAME (repeatable)",
 )
 @json_option
-def report_(
-    run_dir: str, tol: float | None, plot_path: str | None, tests: tuple[str, ...], as_json: bool
+def report_command(
+    run_dir: str, tol: float | None, plot_path: str | None, tests: list[tuple[str, str]], as_json: bool
 ) -> None:
     """Show a run's references, rounds and choice.
 
@@ -444,15 +407,9 @@ def report_(
       tldr-train report --run run/ --plot run/pareto.png
       tldr-train report --run run/ --test system2=eval/system2.json --test tldr=eval/tldr.json --json
     """
-    from tldr_train.report import plot, render_markdown, report
+    from tldr_train import report
 
-    named = {}
-    for item in tests:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise click.BadParameter(f"{item!r}: expected NAME=EVAL.json", param_hint="--test")
-        named[name] = path
-    summary = report(run_dir, tol=tol, tests=named)
+    summary = report.report(run_dir, tol=tol, tests=dict(tests))
     if plot_path:
-        plot(summary, plot_path)
-    emit_summary(summary, render_markdown(summary), as_json)
+        report.plot(summary, plot_path)
+    emit_summary(summary, report.render_markdown(summary), as_json)

@@ -1,12 +1,12 @@
 """Measure a model on problem sets with one decoding protocol: accuracy, mean tokens, pass@k (and per level).
 
-`refs`, every `round` and `tldr-train eval` measure through `measure`, so the reference points, the dev
+`init`, every `round` and `tldr-train eval` measure through `measure`, so the reference points, the dev
 metrics that drive the ratio and the final benchmark numbers share one protocol (the reference code used
 three). A measurement is `generate` + `verify` + `profile` from tldr_data: every row counts, failures as wrong
 answers whose tokens still count in the mean.
 
 A measurement folder holds `traces/` (generate's shards) and `verified.parquet` (+ its stats JSON); a
-re-run resumes generation and skips a verification that is already complete.
+re-run resumes generation and skips a verification whose done-marker (tldr_data/done.py) exists.
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tldr_data import done
 from tldr_data.backends import default_backend, get_backend
+from tldr_data.decoding import Decoding
 from tldr_data.errors import ConfigError, InputError
 from tldr_data.generate import generate
 from tldr_data.profile import profile
-from tldr_data.prompts import DEFAULT_INSTRUCTION
-from tldr_data.verify import stats_path, verify
+from tldr_data.verify import verify
 
 TRACES = "traces"
 VERIFIED = "verified.parquet"
@@ -32,17 +33,19 @@ METRICS = ("n", "accuracy", "mean_tokens", "median_tokens", "p90_tokens", "trunc
 
 
 @dataclass(frozen=True)
-class Protocol:
-    """How a model is decoded and judged; a run stores one in its state and every evaluation reuses it."""
+class Protocol(Decoding):
+    """How a model is decoded (the decoding settings) and judged, on which engine.
 
-    temperature: float = 0.7
-    top_p: float = 0.95
-    max_tokens: int = 4096
-    n: int = 1
-    backend: str | None = None
-    instruction: str = DEFAULT_INSTRUCTION
-    system_prompt: str | None = None
-    seed: int = 0
+    A run stores one in its state and every evaluation reuses it.
+    """
+
+    backend: str | None = field(
+        default=None,
+        metadata={
+            "choices": ("vllm", "transformers"),
+            "help": "Generation engine  [default: vllm where installed, else transformers]",
+        },
+    )
     verify_timeout: float = 5.0
 
     def resolved(self) -> Protocol:
@@ -80,19 +83,13 @@ def measure(
         problems,
         out / TRACES,
         system=system,
-        n=protocol.n,
-        temperature=protocol.temperature,
-        top_p=protocol.top_p,
-        max_tokens=protocol.max_tokens,
-        seed=protocol.seed,
+        decoding=protocol,
         backend=protocol.backend,
-        instruction=protocol.instruction,
-        system_prompt=protocol.system_prompt,
         progress=progress,
     )
     verified = out / VERIFIED
-    # A complete verification (its stats file is written last) is reused unless generation added rows.
-    if generated["rows_written"] or not stats_path(verified).exists():
+    # A finished verification is reused unless generation added rows.
+    if generated["rows_written"] or done.read_done(verified) is None:
         verify([out / TRACES], verified, timeout=protocol.verify_timeout, overwrite=True, progress=progress)
     overall = _metrics(profile([verified], by=[])[0])
     result = {**overall, "verified": str(verified), "seconds": round(time.perf_counter() - started, 3)}

@@ -2,29 +2,29 @@
 
 The two reference points (T_s, A_s from the System-1 model; T_l, A_l from the original System-2 model) are
 measured on the dev set with the protocol that every later round reuses, and the run folder gets its
-`state.json`. A killed `refs` resumes its measurements when run again with the same settings.
+`state.json`. A killed `init` resumes its measurements when run again with the same settings.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from tldr_data import duck
-from tldr_data.errors import ConfigError, OutputExistsError, SchemaError
+from tldr_data.errors import ConfigError, SchemaError
 from tldr_data.mix import REQUIRED
 from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References
-from tldr_data.runstate import RunState
 from tldr_data.schema import require_columns
+from tldr_train import run
 from tldr_train.evaluate import Protocol, measure
+from tldr_train.run import DEFAULT_ALPHA0, DEFAULT_TOL, REFS, RunState
+from tldr_train.training import Training
 
-STATE = "state.json"
-REFS = "refs"
 
-
-def refs(
+def init_run(
     short_model: str,
     long_model: str,
     short_pool: str | os.PathLike,
@@ -35,41 +35,41 @@ def refs(
     protocol: Protocol | None = None,
     eta: float = DEFAULT_ETA,
     c: float = DEFAULT_C,
-    tol: float = 0.3,
-    alpha0: float = 0.5,
+    tol: float = DEFAULT_TOL,
+    alpha0: float = DEFAULT_ALPHA0,
     mode: str = "tldr",
     seed: int = 0,
     steps: int = 32,
     mix_size: int | None = None,
-    training: dict[str, Any] | None = None,
+    training: Training | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Create the run folder `output` with the measured references; return the state as a dict.
 
     `mix_size` defaults to steps x batch size x gradient accumulation, i.e. one pass over each mixture.
-    `training` holds sft.train's keyword settings (learning_rate, batch_size, ...), reused by every round.
+    `protocol` and `training` are recorded in the state and reused by every round.
     """
     started = time.perf_counter()
-    run = Path(output)
-    _check_run_folder(run)
-    training = {"batch_size": 8, "grad_accum": 1, **(training or {})}
+    folder = Path(output)
+    run.check_new(folder)
+    training = training or Training()
     if steps < 1:
         raise ConfigError(f"--steps {steps}: a round trains at least 1 step")
-    size = mix_size or steps * training["batch_size"] * training["grad_accum"]
+    size = mix_size or steps * training.batch_size * training.grad_accum
     if size < 1:
         raise ConfigError(f"--mix-size {size}: a mixture needs at least 1 row")
     # Settings are checked (by RunState) before the first minute of generation is spent.
     state = RunState(eta=float(eta), c=float(c), mode=mode, alpha0=float(alpha0), tol=float(tol), seed=seed)
     _check_inputs(short_pool, long_pool, dev)
     protocol = (protocol or Protocol()).resolved()
-    short = measure(short_model, dev, run / REFS / "short", protocol, system="system1", progress=progress)
-    long = measure(long_model, dev, run / REFS / "long", protocol, system="system2", progress=progress)
+    short = measure(short_model, dev, folder / REFS / "short", protocol, system="system1", progress=progress)
+    long = measure(long_model, dev, folder / REFS / "long", protocol, system="system2", progress=progress)
     try:
         state.references = References(
             short["mean_tokens"], short["accuracy"], long["mean_tokens"], long["accuracy"]
         )
     except ConfigError as err:
-        raise ConfigError(f"{err} (see {run / REFS})") from None
+        raise ConfigError(f"{err} (see {folder / REFS})") from None
     state.config = {
         "short_model": _located(short_model),
         "long_model": _located(long_model),
@@ -79,19 +79,11 @@ def refs(
         "protocol": protocol.to_dict(),
         "steps": steps,
         "mix_size": size,
-        "training": training,
-        "reference_runs": {"short": _relative(short, run), "long": _relative(long, run)},
+        "training": asdict(training),
+        "reference_runs": {"short": _relative(short, folder), "long": _relative(long, folder)},
     }
-    state.save(run / STATE)
-    return {**state.to_dict(), "run": str(run), "seconds": round(time.perf_counter() - started, 3)}
-
-
-def _check_run_folder(run: Path) -> None:
-    """A new folder, or one that a killed `refs` left with only its measurements in it."""
-    if (run / STATE).exists():
-        raise OutputExistsError(f"{run} already holds a run ({STATE}); choose another folder for a new run")
-    if run.exists() and (not run.is_dir() or any(p.name != REFS for p in run.iterdir())):
-        raise OutputExistsError(f"{run} exists and is not a run folder; choose a new folder for the run")
+    run.save(folder, state)
+    return {**state.to_dict(), "run": str(folder), "seconds": round(time.perf_counter() - started, 3)}
 
 
 def _check_inputs(short_pool, long_pool, dev) -> None:
@@ -120,6 +112,6 @@ def _located(path: str | os.PathLike) -> str:
     return str(local.resolve()) if local.exists() else str(path)
 
 
-def _relative(measurement: dict[str, Any], run: Path) -> dict[str, Any]:
-    verified = Path(measurement["verified"]).relative_to(run)
+def _relative(measurement: dict[str, Any], folder: Path) -> dict[str, Any]:
+    verified = Path(measurement["verified"]).relative_to(folder)
     return {**measurement, "verified": str(verified)}

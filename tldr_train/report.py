@@ -10,8 +10,8 @@ from typing import Any
 
 from tldr_data.atomic import atomic_path
 from tldr_data.errors import InputError
-from tldr_train.rounds import load_state
-from tldr_train.select import choose
+from tldr_train import run
+from tldr_train.pick import choose
 
 ROUND_KEYS = (
     "round",
@@ -35,13 +35,12 @@ def report(
     `tests` names `tldr-train eval --json` outputs (e.g. {"system1": "eval/system1.json"}): each becomes a
     `test` entry, so the held-out numbers of every compared model sit beside the run that produced them.
     """
-    run = Path(run_dir)
-    state = load_state(run)
+    state = run.load(run_dir)
     refs = state.references
     tol = state.tol if tol is None else tol
     chosen = choose(state.history, refs.a_long, tol)
     return {
-        "run": str(run),
+        "run": str(run_dir),
         "references": {
             "short": {"tokens": refs.t_short, "accuracy": refs.a_short, "model": state.config["short_model"]},
             "long": {"tokens": refs.t_long, "accuracy": refs.a_long, "model": state.config["long_model"]},

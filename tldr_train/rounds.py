@@ -1,13 +1,8 @@
 """One TLDR round: draw the mixture at the current ratio, train, evaluate on dev, update the ratio, save.
 
-Layout of a round inside the run folder:
-
-    round-000/mix/     the mixture (tldr-data mix's dataset folder)
-    round-000/ckpt/    the checkpoint (tldr-train sft's model folder, `tldr_sft_done.json` when finished)
-    round-000/dev/     the dev measurement (traces/ + verified.parquet)
-
-Every step leaves a finished output or resumes: a complete mixture folder is reused, a finished checkpoint is
-not trained again, generation resumes and a complete verification is kept. The state file is saved last
+A round writes `RUN/round-NNN/{mix,ckpt,dev}` (layout: tldr_train/run.py). Every step leaves a finished
+output (its done-marker, tldr_data/done.py) or resumes: a finished mixture is reused, a finished checkpoint is
+not trained again, generation resumes and a finished verification is kept. The state file is saved last
 and atomically, so a round is either in the history once or not at all, and killing `round` at any moment
 and running it again gives the same history as an uninterrupted run.
 """
@@ -15,22 +10,19 @@ and running it again gives the same history as an uninterrupted run.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tldr_data.errors import ConfigError, InputError
+from tldr_data import done
+from tldr_data.errors import ConfigError
 from tldr_data.mix import mix
-from tldr_data.runstate import RunState
+from tldr_train import run
 from tldr_train.evaluate import Protocol, measure
-from tldr_train.refs import STATE
+from tldr_train.run import CKPT, DEV, MIX, RunState
 from tldr_train.sft import train
-
-MIX, CKPT, DEV = "mix", "ckpt", "dev"
+from tldr_train.training import Training
 
 
 def run_round(
@@ -41,10 +33,10 @@ def run_round(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Run the next round of the run in `run_dir` and return its history entry."""
-    run = Path(run_dir)
-    state = load_state(run)
-    number = state.history[-1]["round"] + 1 if state.history else 0
-    folder = run / f"round-{number:03d}"
+    base = Path(run_dir)
+    state = run.load(base)
+    number = state.next_round
+    folder = run.round_folder(base, number)
     steps = steps or state.config["steps"]
     size = mix_size or state.config["mix_size"]
     alpha = state.current_alpha
@@ -57,18 +49,18 @@ def run_round(
 
     started = time.perf_counter()
     # Training continues from the previous round's weights; round 0 starts from the original System-2 model.
-    start = run / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
+    start = base / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
     trained = train(
         str(start),
         folder / MIX,
         folder / CKPT,
+        Training(**state.config["training"]),
         max_steps=steps,
         seed=state.seed + number,
-        **state.config["training"],
     )
     if not trained["skipped"]:
         # New weights make any earlier measurement of this round's checkpoint stale.
-        shutil.rmtree(folder / DEV, ignore_errors=True)
+        done.discard(folder / DEV)
     seconds["train"] = _since(started)
 
     started = time.perf_counter()
@@ -89,10 +81,10 @@ def run_round(
         mix_rows_per_pool=mixture["rows_per_pool"],
         train_loss=trained["train_loss"],
         train_tokens=trained["train_tokens"],
-        dev=_dev_record(dev, run),
+        dev=_dev_record(dev, base),
         seconds=seconds,
     )
-    state.save(run / STATE)
+    run.save(base, state)
     return entry
 
 
@@ -100,28 +92,18 @@ def run_rounds(run_dir: str | os.PathLike, rounds: int, **options: Any) -> Itera
     """Run rounds until the history holds `rounds` of them (a re-run after a kill finishes the job)."""
     if rounds < 1:
         raise ConfigError(f"--rounds {rounds}: run at least 1 round")
-    while len(load_state(Path(run_dir)).history) < rounds:
+    while len(run.load(run_dir).history) < rounds:
         yield run_round(run_dir, **options)
-
-
-def load_state(run: Path) -> RunState:
-    """The run's state, with a next step in the message when the folder is not a run yet."""
-    if not (run / STATE).is_file():
-        raise InputError(f"{run}: not a run folder (no {STATE}); start it with `tldr-train refs -o {run}`")
-    state = RunState.load(run / STATE)
-    if state.references is None or "protocol" not in state.config:
-        raise InputError(f"{run / STATE}: has no references yet; start the run with `tldr-train refs`")
-    return state
 
 
 def draw_mixture(state: RunState, folder: Path, *, alpha: float, number: int, size: int) -> dict[str, Any]:
     """The round's mixture: reused when a complete one at this ratio and size exists, drawn otherwise."""
-    drawn = _card(folder)
+    drawn = done.read_done(folder)
     if drawn is not None and drawn.get("alpha_short") == alpha and drawn.get("rows") == size:
         return drawn
     # What was trained and measured on another mixture of this round would not match the new one.
     for stale in (folder.parent / CKPT, folder.parent / DEV):
-        shutil.rmtree(stale, ignore_errors=True)
+        done.discard(stale)
     return mix(
         state.config["short_pool"],
         state.config["long_pool"],
@@ -147,17 +129,8 @@ def format_line(entry: dict[str, Any]) -> str:
     )
 
 
-def _card(folder: Path) -> dict[str, Any] | None:
-    """The `tldr` block of a complete mixture's dataset card (mix writes the folder atomically)."""
-    card = folder / "README.md"
-    if not card.is_file():
-        return None
-    header = card.read_text().split("---\n")[1]
-    return yaml.safe_load(header).get("tldr")
-
-
-def _dev_record(dev: dict[str, Any], run: Path) -> dict[str, Any]:
-    return {**dev, "verified": str(Path(dev["verified"]).relative_to(run))}
+def _dev_record(dev: dict[str, Any], base: Path) -> dict[str, Any]:
+    return {**dev, "verified": str(Path(dev["verified"]).relative_to(base))}
 
 
 def _since(started: float) -> float:

@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tldr_data import done
 from tldr_data.atomic import write_json
 from tldr_data.errors import ConfigError, InputError, SchemaError, TldrError
 from tldr_data.models import check_model, looks_local
+from tldr_train.training import Training
 
 CONFIG_FILE = "tldr_sft_config.json"
-DONE_FILE = "tldr_sft_done.json"
 ADAPTER_DIR = "adapter"
 KEEP_COLUMNS = ["prompt", "completion"]
 
@@ -39,22 +40,21 @@ class SFTScriptArguments:
     )
 
 
-# Where tldr departs from SFTConfig's defaults: the brief's learning rate for full fine-tuning, seed 0 like
-# every other stage. A recipe (`--config`) overrides these, and flags override the recipe.
-TLDR_DEFAULTS = {"learning_rate": 1e-5, "seed": 0}
-
-
 def make_parser():
     """TRL's parser over our arguments, SFTConfig and ModelConfig (also reads `--config recipe.yaml`).
 
-    The device decides what TRL leaves open: bf16 only where a GPU supports it, `use_cpu` where none exists.
+    tldr's training defaults (training.py; seed 0 like every other stage) sit beneath a recipe, and flags
+    override the recipe. The device decides what TRL leaves open: bf16 only where a GPU supports it,
+    `use_cpu` where none exists.
     """
     import torch
     from trl import ModelConfig, SFTConfig, TrlParser
 
     parser = TrlParser((SFTScriptArguments, SFTConfig, ModelConfig), prog="python -m tldr_train.sft")
     cuda = torch.cuda.is_available()
-    parser.set_defaults(**TLDR_DEFAULTS, bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda)
+    parser.set_defaults(
+        **Training().trl_defaults(), seed=0, bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda
+    )
     return parser
 
 
@@ -62,48 +62,24 @@ def train(
     model: str,
     dataset: str | os.PathLike,
     output: str | os.PathLike,
+    training: Training | None = None,
     *,
     max_steps: int | None = None,
-    learning_rate: float | None = None,
-    batch_size: int | None = None,
-    grad_accum: int | None = None,
-    max_length: int | None = None,
-    lora: bool | None = None,
-    lora_r: int | None = None,
-    lora_alpha: int | None = None,
-    packing: bool | None = None,
-    bf16: bool | None = None,
     seed: int | None = None,
-    report_to: str | None = None,
     extra_args: Sequence[str] = (),
 ) -> dict:
     """Fine-tune `model` on `dataset` into `output`; return the summary (steps, tokens, tokens/s, loss).
 
-    A setting left at None takes the recipe's value (`extra_args` may hold `--config r.yaml`), else
-    SFTConfig's default with TLDR_DEFAULTS on top (learning rate 1e-5, seed 0, max_steps -1: epochs).
+    Settings of `training` that differ from its defaults become flags, over the recipe's values
+    (`extra_args` may hold `--config r.yaml`); `max_steps` None means the recipe's, else -1 (epochs).
     `extra_args` are HF/TRL flags in their own spelling (`--lr_scheduler_type cosine`); they come last,
     so they override the named settings.
     """
-    settings = {
-        "model_name_or_path": model,
-        "dataset": dataset,
-        "output_dir": output,
-        "max_steps": max_steps,
-        "learning_rate": learning_rate,
-        "per_device_train_batch_size": batch_size,
-        "gradient_accumulation_steps": grad_accum,
-        "max_length": max_length,
-        "use_peft": lora,
-        "lora_r": lora_r,
-        "lora_alpha": lora_alpha,
-        "packing": packing,
-        "bf16": bf16,
-        "seed": seed,
-        "report_to": report_to,
-    }
-    argv = [
-        token for key, value in settings.items() if value is not None for token in (f"--{key}", str(value))
-    ]
+    named = {"model_name_or_path": model, "dataset": dataset, "output_dir": output, "max_steps": max_steps}
+    argv = [token for key, value in named.items() if value is not None for token in (f"--{key}", str(value))]
+    argv += (training or Training()).trl_flags()
+    if seed is not None:
+        argv += ["--seed", str(seed)]
     return run(*parse(argv + list(extra_args)))
 
 
@@ -146,16 +122,16 @@ def _check_settings(training_args, model_args) -> None:
 def run(script_args, training_args, model_args) -> dict:
     """Train, save a loadable checkpoint and its resolved config, mark it done; a no-op when already done."""
     output = Path(training_args.output_dir)
-    done = output / DONE_FILE
-    if done.exists():
-        return {**json.loads(done.read_text()), "skipped": True}
+    finished = done.read_done(output)
+    if finished is not None:
+        return {**finished, "skipped": True}
     _check_report_to(training_args.report_to)
     # transformers prints its training logs on stdout; stdout is for the summary, so they go to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        return _train_and_save(script_args, training_args, model_args, output, done)
+        return _train_and_save(script_args, training_args, model_args, output)
 
 
-def _train_and_save(script_args, training_args, model_args, output: Path, done: Path) -> dict:
+def _train_and_save(script_args, training_args, model_args, output: Path) -> dict:
     """Resume from the last checkpoint if any; the done marker is written last, after the model."""
     started = time.perf_counter()
     trainer = build_trainer(script_args, training_args, model_args)
@@ -188,7 +164,7 @@ def _train_and_save(script_args, training_args, model_args, output: Path, done: 
         "seconds": round(time.perf_counter() - started, 3),
     }
     if trainer.accelerator.is_main_process:
-        write_json(summary, done)
+        done.mark_done(output, summary)
     trainer.accelerator.wait_for_everyone()
     return {**summary, "skipped": False}
 

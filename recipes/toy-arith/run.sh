@@ -51,8 +51,8 @@ tldr-data synth -o "$P/pool-hard.parquet" --levels "$HARD_LEVELS" --per-level "$
     --seed $((SEED + 4)) --split pool --exclude "$P/train.parquet" --exclude "$P/test.parquet" --exclude "$P/dev.parquet"
 
 step "2. Scripted teachers: System-1 jots the steps down; System-2 thinks, then re-checks 0-$MAX_RECHECKS times"
-tldr-data teach -i "$P/train.parquet" --style system1 -o "$OUT/teach/system1.parquet" --seed "$SEED"
-tldr-data teach -i "$P/train.parquet" --style system2 --max-rechecks "$MAX_RECHECKS" \
+tldr-data teach -i "$P/train.parquet" --system system1 -o "$OUT/teach/system1.parquet" --seed "$SEED"
+tldr-data teach -i "$P/train.parquet" --system system2 --max-rechecks "$MAX_RECHECKS" \
     -o "$OUT/teach/system2.parquet" --seed "$SEED"
 
 step "3. A tiny random Qwen2 (hidden $HIDDEN, $LAYERS layers) with a BPE tokenizer trained on the traces"
@@ -97,17 +97,17 @@ tldr-data select "$OUT/traces/system2.verified.parquet" --shortest-correct -o "$
 step "7. TLDR: reference points on dev, then $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools"
 # The static 1:1 mixture is the same loop with the ratio held at 0.5 (--mode constant): same budget, same draws.
 for mode in tldr constant; do
-    tldr-train refs --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
+    tldr-train init --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
         -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$ROUND_SEED" \
         --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
         --max-length "$MAX_LENGTH"
     tldr-train run --run "$OUT/$mode" --rounds "$ROUNDS"
 done
-tldr-train select --run "$OUT/tldr"
+tldr-train pick --run "$OUT/tldr"
 
 step "8. Held-out test: System-1, System-2, the static 1:1 mixture and the selected TLDR round"
-tldr_ckpt=$(tldr-train select --run "$OUT/tldr" --json | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["checkpoint"])')
+tldr_ckpt=$(tldr-train pick --run "$OUT/tldr" --json | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["checkpoint"])')
 static_ckpt=$OUT/constant/round-$(printf %03d $((ROUNDS - 1)))/ckpt
 mkdir -p "$OUT/eval"
 for pair in "system1=$OUT/models/system1" "system2=$OUT/models/system2" "static=$static_ckpt" "tldr=$tldr_ckpt"; do

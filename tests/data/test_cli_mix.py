@@ -1,4 +1,4 @@
-"""`tldr-data mix` and `tldr-data push`: folders, run state, Hub branches per round, and failures."""
+"""`tldr-data mix` and `tldr-data push`: folders, Hub branches per round, and failures."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from click.testing import CliRunner
 
 from tldr_data.cli import cli
 from tldr_data.mix import SHARD
-from tldr_data.ratio import References
-from tldr_data.runstate import RunState
 
 
 def test_mix_writes_the_folder(make_pool, tmp_path) -> None:
@@ -39,24 +37,11 @@ def test_mix_writes_the_folder(make_pool, tmp_path) -> None:
     assert "command: tldr-data mix --short" in card and "--seed 4 --round 2" in card
 
 
-def test_mix_from_state_uses_current_ratio_round_and_seed(make_pool, tmp_path) -> None:
-    state = tmp_path / "state.json"
-    run = RunState(references=References(1120.943, 0.2890625, 7379.605, 0.755859), seed=9)
-    run.record(0.60, 7000.0)
-    run.save(state)
-    short, long = make_pool("short", 50), make_pool("long", 50)
-    args = ["mix", "--short", str(short), "--long", str(long), "--state", str(state), "--size", "40"]
-    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "mix"), "--json"], catch_exceptions=False)
-    summary = json.loads(result.stdout)
-    assert summary["round"] == 1 and summary["seed"] == 9
-    assert summary["rows_per_pool"] == {"short": 37, "long": 3}
-
-
-def test_mix_refuses_ratio_with_state_and_existing_output(make_pool, tmp_path) -> None:
+def test_mix_needs_a_ratio_and_refuses_an_existing_output(make_pool, tmp_path) -> None:
     short, long = make_pool("short", 5), make_pool("long", 5)
     base = ["mix", "--short", str(short), "--long", str(long), "--size", "4", "-o", str(tmp_path / "mix")]
-    both = CliRunner().invoke(cli, [*base, "--ratio", "0.5", "--state", str(tmp_path / "s.json")])
-    assert both.exit_code == 2 and "exactly one of --ratio and --state" in both.stderr
+    neither = CliRunner().invoke(cli, base)
+    assert neither.exit_code == 2 and "Missing option '--ratio'" in neither.stderr
     assert CliRunner().invoke(cli, [*base, "--ratio", "0.5"]).exit_code == 0
     again = CliRunner().invoke(cli, [*base, "--ratio", "0.5"])
     assert again.exit_code == 2 and "already exists; pass --overwrite" in again.stderr

@@ -1,4 +1,4 @@
-"""`tldr-data ratio`: flags, --json, and appending to a run state."""
+"""`tldr-data ratio`: flags, --json, one-line errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import pytest
 from click.testing import CliRunner
 
 from tldr_data.cli import cli
-from tldr_data.ratio import References
-from tldr_data.runstate import RunState
 
 REFS = "1120.943,0.2890625,7379.605,0.755859"
 
@@ -41,31 +39,6 @@ def test_ratio_human_line_and_constant_mode() -> None:
     assert result.stdout.startswith("alpha_short 0.300000  alpha_long 0.700000")
 
 
-def test_ratio_state_appends_history(tmp_path) -> None:
-    path = tmp_path / "state.json"
-    RunState(references=References(1120.943, 0.2890625, 7379.605, 0.755859)).save(path)
-    runner = CliRunner()
-    first = runner.invoke(cli, ["ratio", "--state", str(path), "--acc", "0.6", "--tokens", "7000", "--json"])
-    second = runner.invoke(
-        cli, ["ratio", "--state", str(path), "--acc", "0.45", "--tokens", "2000", "--json"]
-    )
-    assert first.exit_code == second.exit_code == 0
-    history = RunState.load(path).history
-    assert [entry["round"] for entry in history] == [0, 1]
-    assert history[1]["alpha_short"] == json.loads(first.stdout)["alpha_short"]
-    assert json.loads(second.stdout)["alpha_short"] == history[1]["next_alpha_short"]
-
-
-def test_ratio_state_rejects_conflicting_flags_by_name(tmp_path) -> None:
-    path = tmp_path / "state.json"
-    RunState(references=References(1000, 0.3, 7000, 0.7)).save(path)
-    before = path.read_text()
-    args = ["ratio", "--state", str(path), "--alpha", "0.5", "--eta", "2", "--acc", "0.5", "--tokens", "10"]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2 and "--alpha, --eta cannot be combined with --state" in result.stderr
-    assert path.read_text() == before
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -73,7 +46,7 @@ def test_ratio_state_rejects_conflicting_flags_by_name(tmp_path) -> None:
         (["--refs", REFS, "--alpha", "1.2"], "alpha_short=1.2 is outside (0, 1)"),
         (["--refs", REFS, "--alpha", "0.5", "--eta", "-1"], "eta=-1.0 is negative"),
         (["--refs", "1,2", "--alpha", "0.5"], "expected 4 comma-separated numbers"),
-        (["--alpha", "0.5"], "--refs required without --state"),
+        (["--alpha", "0.5"], "Missing option '--refs'"),
     ],
 )
 def test_ratio_bad_input_exits_2_with_one_line(args, message) -> None:

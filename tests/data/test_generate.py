@@ -13,6 +13,8 @@ import pytest
 
 from tldr_data.backends import get_backend
 from tldr_data.backends.fake import FakeBackend, FakeOptions
+from tldr_data.decoding import Decoding
+from tldr_data.done import read_done
 from tldr_data.errors import (
     BackendError,
     ConfigError,
@@ -21,7 +23,8 @@ from tldr_data.errors import (
     SchemaError,
     UnknownBackendError,
 )
-from tldr_data.generate import DEFAULT_INSTRUCTION, generate
+from tldr_data.generate import generate
+from tldr_data.prompts import DEFAULT_INSTRUCTION
 from tldr_data.schema import TRACES
 
 
@@ -54,7 +57,13 @@ def test_rows_follow_the_traces_contract(tiny_model: Path, problems_path: Path, 
 
     out = tmp_path / "traces"
     summary = generate(
-        str(tiny_model), problems_path, out, system="system2", n=2, backend="fake", batch_size=5
+        str(tiny_model),
+        problems_path,
+        out,
+        system="system2",
+        backend="fake",
+        batch_size=5,
+        decoding=Decoding(n=2),
     )
     assert summary["rows_written"] == 12 and summary["shards_written"] == 3
     schema = pq.read_schema(next(out.glob("*.parquet")))
@@ -89,11 +98,11 @@ def test_rows_follow_the_traces_contract(tiny_model: Path, problems_path: Path, 
 
 def test_rerun_skips_done_work_and_larger_n_adds_samples(tiny_model, problems_path, tmp_path) -> None:
     out = tmp_path / "traces"
-    generate(str(tiny_model), problems_path, out, system="s", n=1, backend="fake")
+    generate(str(tiny_model), problems_path, out, system="s", backend="fake", decoding=Decoding(n=1))
     before = read(out)
-    again = generate(str(tiny_model), problems_path, out, system="s", n=1, backend="fake")
+    again = generate(str(tiny_model), problems_path, out, system="s", backend="fake", decoding=Decoding(n=1))
     assert again["rows_written"] == 0 and again["rows_skipped"] == 6 and again["backend"] is None
-    more = generate(str(tiny_model), problems_path, out, system="s", n=3, backend="fake")
+    more = generate(str(tiny_model), problems_path, out, system="s", backend="fake", decoding=Decoding(n=3))
     assert more["rows_written"] == 12 and more["rows_skipped"] == 6
     after = read(out)
     assert len(after) == 18 and len({(r["problem_id"], r["sample_idx"]) for r in after}) == 18
@@ -104,12 +113,20 @@ def test_other_settings_are_refused_unless_mixed(tiny_model, problems_path, tmp_
     out = tmp_path / "traces"
     generate(str(tiny_model), problems_path, out, system="s", backend="fake")
     with pytest.raises(ConfigError, match=r"temperature: 0.7 there, 0.0 now.*--allow-mixed"):
-        generate(str(tiny_model), problems_path, out, system="s", backend="fake", temperature=0)
+        generate(
+            str(tiny_model), problems_path, out, system="s", backend="fake", decoding=Decoding(temperature=0)
+        )
     summary = generate(
-        str(tiny_model), problems_path, out, system="s", backend="fake", temperature=0, allow_mixed=True
+        str(tiny_model),
+        problems_path,
+        out,
+        system="s",
+        backend="fake",
+        allow_mixed=True,
+        decoding=Decoding(temperature=0),
     )
     assert summary["rows_written"] == 6
-    assert len(json.loads((out / "generate.json").read_text())["configs"]) == 2
+    assert len(read_done(out)["configs"]) == 2
     assert len(read(out)) == 12
 
 
@@ -121,11 +138,9 @@ def test_instruction_system_prompt_and_length_finish(tiny_model, problems_path, 
         out,
         system="system1",
         backend="fake",
-        instruction="",
-        system_prompt="Be brief.",
-        max_tokens=5,
         limit=2,
         backend_options={"words": "20"},
+        decoding=Decoding(instruction="", system_prompt="Be brief.", max_tokens=5),
     )
     rows = read(out)
     assert len(rows) == 2
@@ -143,8 +158,7 @@ def test_greedy_ignores_the_seed(tiny_model, problems_path, tmp_path) -> None:
             tmp_path / f"s{seed}",
             system="s",
             backend="fake",
-            temperature=0,
-            seed=seed,
+            decoding=Decoding(temperature=0, seed=seed),
         )
         for seed in (1, 2)
     ]
@@ -164,16 +178,26 @@ def test_a_failing_engine_keeps_finished_shards_and_the_rerun_completes(
             problems_path,
             out,
             system="s",
-            n=2,
             backend="fake",
             batch_size=4,
             backend_options={"fail_after": 2},
+            decoding=Decoding(n=2),
         )
     assert len(read(out)) == 8
-    summary = generate(str(tiny_model), problems_path, out, system="s", n=2, backend="fake", batch_size=4)
+    summary = generate(
+        str(tiny_model), problems_path, out, system="s", backend="fake", batch_size=4, decoding=Decoding(n=2)
+    )
     assert summary["rows_written"] == 4
     reference = tmp_path / "reference"
-    generate(str(tiny_model), problems_path, reference, system="s", n=2, backend="fake", batch_size=5)
+    generate(
+        str(tiny_model),
+        problems_path,
+        reference,
+        system="s",
+        backend="fake",
+        batch_size=5,
+        decoding=Decoding(n=2),
+    )
     assert read(out) == read(reference)
 
 
@@ -181,9 +205,22 @@ def test_shards_list_in_input_order_on_every_run(tiny_model, problems_path, tmp_
     shuffled = tmp_path / "shuffled.parquet"
     pq.write_table(pq.read_table(problems_path).take([3, 0, 5, 1, 4, 2]), shuffled)
     first, resumed = tmp_path / "first", tmp_path / "resumed"
-    generate(str(tiny_model), shuffled, first, system="s", n=2, backend="fake", batch_size=3)
-    generate(str(tiny_model), shuffled, resumed, system="s", n=2, backend="fake", batch_size=4, limit=1)
-    generate(str(tiny_model), shuffled, resumed, system="s", n=2, backend="fake", batch_size=4)
+    generate(
+        str(tiny_model), shuffled, first, system="s", backend="fake", batch_size=3, decoding=Decoding(n=2)
+    )
+    generate(
+        str(tiny_model),
+        shuffled,
+        resumed,
+        system="s",
+        backend="fake",
+        batch_size=4,
+        limit=1,
+        decoding=Decoding(n=2),
+    )
+    generate(
+        str(tiny_model), shuffled, resumed, system="s", backend="fake", batch_size=4, decoding=Decoding(n=2)
+    )
     expected = [(f"p{i}", s) for i in (3, 0, 5, 1, 4, 2) for s in range(2)]
     for folder in (first, resumed):
         rows = pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("*.parquet"))]).to_pylist()
@@ -211,11 +248,11 @@ def test_a_shared_backend_instance_is_used_and_kept_open(tiny_model, problems_pa
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"n": 0}, ConfigError, "-n must be at least 1"),
-        ({"top_p": 0}, ConfigError, "--top-p"),
+        ({"decoding": Decoding(n=0)}, ConfigError, "-n must be at least 1"),
+        ({"decoding": Decoding(top_p=0)}, ConfigError, "--top-p"),
         ({"backend": "nope"}, UnknownBackendError, "known backends: vllm, transformers, openai, fake"),
         (
-            {"backend": "transformers", "tensor_parallel_size": 2},
+            {"backend": "transformers", "backend_options": {"tensor_parallel_size": 2}},
             ConfigError,
             "does not apply to the transformers",
         ),
@@ -263,7 +300,7 @@ def test_unreachable_server_fails_before_any_output(tiny_model, problems_path, t
             out,
             system="s",
             backend="openai",
-            base_url=f"http://127.0.0.1:{port}/v1",
+            backend_options={"base_url": f"http://127.0.0.1:{port}/v1"},
         )
     assert not out.exists()
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tldr_data.decoding import Decoding
 from tldr_data.generate import generate
 
 pytestmark = pytest.mark.slow
@@ -153,7 +154,9 @@ def greedy_runs(
 ) -> dict[str, list[dict]]:
     root = tmp_path_factory.mktemp("greedy")
     model = str(stop_model)
-    generate(model, engine_problems, root / "vllm", system="s", backend=vllm_engine, **GREEDY)
+    generate(
+        model, engine_problems, root / "vllm", system="s", backend=vllm_engine, decoding=Decoding(**GREEDY)
+    )
     generate(
         model,
         engine_problems,
@@ -161,7 +164,7 @@ def greedy_runs(
         system="s",
         backend="transformers",
         backend_options={"dtype": "float32", "batch_size": 4},
-        **GREEDY,
+        decoding=Decoding(**GREEDY),
     )
     generate(
         model,
@@ -169,9 +172,8 @@ def greedy_runs(
         root / "openai",
         system="s",
         backend="openai",
-        base_url=vllm_server,
-        concurrency=4,
-        **GREEDY,
+        decoding=Decoding(**GREEDY),
+        backend_options={"base_url": vllm_server, "concurrency": 4},
     )
     return {name: completions(root / name) for name in ("vllm", "transformers", "openai")}
 
@@ -203,14 +205,14 @@ def test_greedy_completions_agree_across_engines(greedy_runs) -> None:
 def test_token_counts_equal_the_engines_own(stop_model, engine_problems, vllm_engine) -> None:
     from transformers import AutoTokenizer
 
-    from tldr_data.backends import Sampling
-
     tok = AutoTokenizer.from_pretrained(stop_model)
     prompts = [
         tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True)
         for q in QUESTIONS
     ]
-    results = vllm_engine.complete(prompts, Sampling(temperature=0, max_tokens=24), [0] * len(prompts))
+    results = vllm_engine.complete(
+        prompts, Decoding(temperature=0, max_tokens=24).sampling, [0] * len(prompts)
+    )
     ours = [len(tok(r.text, add_special_tokens=False)["input_ids"]) for r in results]
     assert ours == [r.engine_tokens for r in results]
 
@@ -223,10 +225,7 @@ def test_length_finish_and_sampling_with_seeds(stop_model, engine_problems, vllm
         out,
         system="system2",
         backend=vllm_engine,
-        n=2,
-        temperature=1.0,
-        max_tokens=3,
-        seed=1,
+        decoding=Decoding(n=2, temperature=1.0, max_tokens=3, seed=1),
     )
     rows = completions(out)
     assert len(rows) == 2 * len(QUESTIONS)
@@ -239,10 +238,7 @@ def test_length_finish_and_sampling_with_seeds(stop_model, engine_problems, vllm
         again,
         system="system2",
         backend=vllm_engine,
-        n=2,
-        temperature=1.0,
-        max_tokens=3,
-        seed=1,
+        decoding=Decoding(n=2, temperature=1.0, max_tokens=3, seed=1),
     )
     assert [r["completion"] for r in completions(again)] == [r["completion"] for r in rows], (
         "per-sample seeds"

@@ -93,7 +93,11 @@ def test_existing_output_is_refused_unless_overwrite(pools, tmp_path) -> None:
         mix(*pools, out, ratio=0.5, size=12)
     assert (out / SHARD).read_bytes() == before
     mix(*pools, out, ratio=0.5, size=12, overwrite=True)
-    assert len(rows(out)) == 12 and sorted(p.name for p in tmp_path.iterdir()) == ["mix", "pools"]
+    assert len(rows(out)) == 12 and sorted(p.name for p in tmp_path.iterdir()) == [
+        "mix",
+        "mix.done.json",
+        "pools",
+    ]
 
 
 def test_pool_missing_columns_is_a_schema_error(make_pool, tmp_path) -> None:

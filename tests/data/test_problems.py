@@ -229,7 +229,7 @@ def test_existing_output_is_refused(tmp_path: Path) -> None:
 
 
 def test_problems_file_reimports_unchanged(tmp_path: Path) -> None:
-    from tldr_data.synth import synth
+    from tldr_data.toy.synth import synth
 
     first = tmp_path / "dev_split.parquet"
     synth(first, levels=[1, 4], per_level=5, seed=2, split="dev")

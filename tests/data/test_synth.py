@@ -11,7 +11,7 @@ import pytest
 from tldr_data.errors import ConfigError, InputError
 from tldr_data.problems import problem_hash
 from tldr_data.schema import PROBLEMS
-from tldr_data.synth import (
+from tldr_data.toy.synth import (
     SOURCE,
     capacity,
     level_of,

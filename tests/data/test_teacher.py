@@ -7,11 +7,11 @@ import re
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from tldr_data import synth
 from tldr_data.answers import extract_answer
 from tldr_data.cli import cli
 from tldr_data.schema import TRACES
-from tldr_data.teacher import RECHECKS, steps, system1_completion, teach
+from tldr_data.toy import synth
+from tldr_data.toy.teacher import RECHECKS, steps, system1_completion, teach
 
 
 def make_problems(tmp_path, per_level: int = 4):
@@ -24,26 +24,26 @@ def test_both_teachers_box_the_right_answer(tmp_path) -> None:
     problems = make_problems(tmp_path)
     for style in ("system1", "system2"):
         out = tmp_path / f"{style}.parquet"
-        summary = teach(problems, out, style=style, samples=2, seed=1)
+        summary = teach(problems, out, system=style, samples=2, seed=1)
         table = pq.read_table(out)
         assert summary["rows"] == table.num_rows == 2 * 24
         assert table.schema.names[: len(TRACES.names)] == TRACES.names
         for question, completion in zip(
             table.column("question").to_pylist(), table.column("completion").to_pylist(), strict=True
         ):
-            assert extract_answer(completion) == str(synth.evaluate(question))
+            assert extract_answer(completion) == str(synth.solve(question))
 
 
 def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
     problems = make_problems(tmp_path, per_level=6)
     out = tmp_path / "s2.parquet"
-    teach(problems, out, style="system2", samples=3, max_rechecks=2, seed=0)
+    teach(problems, out, system="system2", samples=3, max_rechecks=2, seed=0)
     table = pq.read_table(out)
     passes = []
     for question, completion in zip(
         table.column("question").to_pylist(), table.column("completion").to_pylist(), strict=True
     ):
-        restated = re.sub(r"[ ?]|What is", "", question) + f"={synth.evaluate(question)}"
+        restated = re.sub(r"[ ?]|What is", "", question) + f"={synth.solve(question)}"
         lines = completion.split("\n")
         restatements = [lines[i + 1] for i, line in enumerate(lines) if line in RECHECKS]
         assert restatements == [restated] * len(restatements)
@@ -63,7 +63,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path) -> None:
     paths = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         paths.append(tmp_path / f"{name}.parquet")
-        teach(problems, paths[-1], style="system2", samples=2, seed=seed)
+        teach(problems, paths[-1], system="system2", samples=2, seed=seed)
     texts = [pq.read_table(p).column("completion").to_pylist() for p in paths]
     assert texts[0] == texts[1]
     assert texts[0] != texts[2]
@@ -77,7 +77,7 @@ def test_cli_rejects_non_synth_questions_and_writes_nothing(tmp_path) -> None:
     questions[2] = "How many apples?"
     pq.write_table(table.set_column(2, "question", [questions]), bad)
     out = tmp_path / "out.parquet"
-    result = CliRunner().invoke(cli, ["teach", "-i", str(bad), "--style", "system1", "-o", str(out)])
+    result = CliRunner().invoke(cli, ["teach", "-i", str(bad), "--system", "system1", "-o", str(out)])
     assert result.exit_code == 2
     assert "not a synth-arith question" in result.stderr
     assert not out.exists()
@@ -86,7 +86,7 @@ def test_cli_rejects_non_synth_questions_and_writes_nothing(tmp_path) -> None:
 def test_cli_missing_input_exits_2(tmp_path) -> None:
     out = tmp_path / "out.parquet"
     result = CliRunner().invoke(
-        cli, ["teach", "-i", str(tmp_path / "nope.parquet"), "--style", "system2", "-o", str(out)]
+        cli, ["teach", "-i", str(tmp_path / "nope.parquet"), "--system", "system2", "-o", str(out)]
     )
     assert result.exit_code == 2
     assert "no such file" in result.stderr

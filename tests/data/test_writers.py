@@ -71,7 +71,8 @@ def test_two_generate_processes_into_one_folder_do_not_duplicate(tmp_path, tiny_
     args = ["generate", "-m", str(tiny_model), "-i", str(problems), "-o", str(out), "--system", "s2"]
     args += ["-n", "2", "--batch-size", "4", "--backend", "fake", "-O", "delay=0.3"]
     first = spawn(f"from tldr_data.cli import cli; cli({args!r})")
-    wait_for(out / "generate.json")
+    wait_for(lock_path(out))
+    time.sleep(0.5)
     second = CliRunner().invoke(cli, args)
     assert second.exit_code == 1 and second.stderr.count("\n") == 1
     assert f"{out}: another process (pid {first.pid}) is writing it" in second.stderr
@@ -118,7 +119,7 @@ def test_killed_folder_writer_leaves_nothing_the_next_run_keeps(tmp_path, make_p
         str(out),
     ]
     assert CliRunner().invoke(cli, args).exit_code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mix", "pools"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mix", "mix.done.json", "pools"]
     assert sorted(p.name for p in out.rglob("*")) == ["README.md", "data", "train-00000-of-00001.parquet"]
 
 

@@ -18,7 +18,7 @@ import pytest
 from tldr_data.atomic import write_parquet
 from tldr_data.prompts import DEFAULT_INSTRUCTION
 from tldr_data.schema import VERIFIED, conform
-from tldr_data.synth import make_problems, running_steps
+from tldr_data.toy.synth import make_problems, running_steps
 
 SHORT_ANSWER = "\\boxed{5}"
 LONG_ANSWER = "<think>\nFirst I add the numbers.\n</think>\n\\boxed{7}"
@@ -93,6 +93,7 @@ def tldr_world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     """Paths of the two reference models, the pools and the dev set (built once per session)."""
     from tldr_train.sft import train
     from tldr_train.tiny import build_tiny
+    from tldr_train.training import Training
 
     root = tmp_path_factory.mktemp("world")
     level1 = make_problems([1], 81, seed=0)
@@ -115,11 +116,8 @@ def tldr_world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
             str(root / "base"),
             mixture,
             root / name,
+            training=Training(learning_rate=0.01, batch_size=8, max_length=64, report_to="none"),
             max_steps=steps,
-            learning_rate=1e-2,
-            batch_size=8,
-            max_length=64,
-            report_to="none",
         )
         models[name] = root / name
     return SimpleNamespace(
@@ -130,9 +128,9 @@ def tldr_world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 
 @pytest.fixture(scope="session")
 def refs_args(tldr_world: SimpleNamespace):
-    """`refs_args(run)`: the `tldr-train refs` arguments that start a run of the world in `run`."""
+    """`refs_args(run)`: the `tldr-train init` arguments that start a run of the world in `run`."""
     return lambda run: [
-        "refs",
+        "init",
         "--short-model", str(tldr_world.short_model),
         "--long-model", str(tldr_world.long_model),
         "--short-pool", str(tldr_world.short_pool),
@@ -146,7 +144,7 @@ def refs_args(tldr_world: SimpleNamespace):
 
 @pytest.fixture(scope="session")
 def started_run(refs_args, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder right after `refs` (copy it before running rounds in it)."""
+    """A run folder right after `init` (copy it before running rounds in it)."""
     from click.testing import CliRunner
 
     from tldr_train.cli import cli

@@ -1,4 +1,4 @@
-"""`tldr-train refs/round/run/eval/select/report`: success paths and one-line errors with exit codes."""
+"""`tldr-train init/round/run/eval/pick/report`: success paths and one-line errors with exit codes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tldr_train.cli import cli
+from tldr_train.training import Training
 
 ROUND_LINE = (
     r"round \d{3}  alpha_short \d\.\d{4}  dev acc \d\.\d{3}  tokens [\d,.]+  b_short \d+\.\d{3}  "
@@ -18,13 +19,13 @@ ROUND_LINE = (
 
 
 class CheapRefs:
-    """`refs` arguments over real pool and dev files, with models never loaded (errors come first)."""
+    """`init` arguments over real pool and dev files, with models never loaded (errors come first)."""
 
     def __init__(self, folder: Path) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from tldr_data.synth import make_problems
+        from tldr_data.toy.synth import make_problems
 
         self.dev = folder / "dev.parquet"
         pq.write_table(make_problems([1], 4, seed=0), self.dev)
@@ -36,7 +37,7 @@ class CheapRefs:
 
     def __call__(self, run: Path, dev: Path | None = None, short_pool: Path | None = None) -> list:
         return [
-            "refs", "--short-model", "m1", "--long-model", "m2", "--short-pool", short_pool or self.pool,
+            "init", "--short-model", "m1", "--long-model", "m2", "--short-pool", short_pool or self.pool,
             "--long-pool", self.pool, "--dev", dev or self.dev, "-o", run, "--backend", "transformers",
         ]  # fmt: skip
 
@@ -59,39 +60,40 @@ def assert_one_line_error(result, code: int, *fragments: str) -> None:
 
 
 @pytest.mark.slow
-def test_refs_writes_the_state_and_keeps_the_traces(started_run: Path):
+def test_init_writes_the_state_and_keeps_the_traces(started_run: Path):
     state = json.loads((started_run / "state.json").read_text())
     assert set(state["references"]) == {"t_short", "a_short", "t_long", "a_long"}
     assert state["config"]["steps"] == 4 and state["config"]["mix_size"] == 16
-    assert state["config"]["training"] == {
-        "learning_rate": 1e-2, "batch_size": 4, "grad_accum": 1, "max_length": 64, "report_to": "none",
-    }  # fmt: skip
+    training = Training(**state["config"]["training"])
+    assert training == Training(
+        learning_rate=1e-2, batch_size=4, grad_accum=1, max_length=64, report_to="none"
+    )
     for name in ("short", "long"):
         assert list((started_run / "refs" / name / "traces").glob("*.parquet"))
         assert (started_run / "refs" / name / "verified.parquet").exists()
 
 
 @pytest.mark.slow
-def test_refs_refuses_an_existing_run(started_run: Path, refs_args):
+def test_init_refuses_an_existing_run(started_run: Path, refs_args):
     result = invoke(*refs_args(started_run))
     assert_one_line_error(result, 2, "already holds a run")
 
 
-def test_refs_rejects_bad_settings_before_any_work(refs_args_cheap, tmp_path: Path):
+def test_init_rejects_bad_settings_before_any_work(refs_args_cheap, tmp_path: Path):
     run = tmp_path / "run"
     assert_one_line_error(invoke(*refs_args_cheap(run), "--eta", "-1"), 2, "eta=-1.0")
     assert_one_line_error(invoke(*refs_args_cheap(run), "--alpha0", "1"), 2, "alpha_short=1.0")
     assert not run.exists()
 
 
-def test_refs_names_a_missing_dev_set(refs_args_cheap, tmp_path: Path):
+def test_init_names_a_missing_dev_set(refs_args_cheap, tmp_path: Path):
     run = tmp_path / "run"
     result = invoke(*refs_args_cheap(run, dev=tmp_path / "absent.parquet"))
     assert_one_line_error(result, 2, "absent.parquet", "no such file")
     assert not run.exists()
 
 
-def test_refs_names_a_pool_that_is_not_a_pool(refs_args_cheap, tmp_path: Path):
+def test_init_names_a_pool_that_is_not_a_pool(refs_args_cheap, tmp_path: Path):
     run = tmp_path / "run"
     result = invoke(*refs_args_cheap(run, short_pool=refs_args_cheap.dev))
     assert_one_line_error(result, 2, "short pool", "missing column(s) completion")
@@ -119,17 +121,17 @@ def test_run_prints_a_line_per_round_and_then_has_nothing_to_do(run_copy: Path, 
     assert history_numbers(ours) == history_numbers(theirs)
 
 
-@pytest.mark.parametrize("command", [["round"], ["run", "--rounds", "1"], ["select"], ["report"]])
+@pytest.mark.parametrize("command", [["round"], ["run", "--rounds", "1"], ["pick"], ["report"]])
 def test_round_level_commands_need_a_run_folder(command, tmp_path: Path):
     result = invoke(command[0], "--run", tmp_path / "missing", *command[1:])
-    assert_one_line_error(result, 2, "not a run folder", "tldr-train refs")
+    assert_one_line_error(result, 2, "not a run folder", "tldr-train init")
     assert not (tmp_path / "missing").exists()
 
 
-def test_round_before_refs_says_to_run_refs(tmp_path: Path):
+def test_round_before_init_says_to_run_init(tmp_path: Path):
     (tmp_path / "run").mkdir()
     result = invoke("round", "--run", tmp_path / "run")
-    assert_one_line_error(result, 2, "no state.json", "tldr-train refs")
+    assert_one_line_error(result, 2, "no state.json", "tldr-train init")
     assert list((tmp_path / "run").iterdir()) == []
 
 
@@ -138,13 +140,13 @@ def test_run_needs_a_positive_round_count(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_select_and_report_on_a_run(looped_run, tmp_path: Path):
+def test_pick_and_report_on_a_run(looped_run, tmp_path: Path):
     run, _ = looped_run
     # tol 1 accepts every round: the choice is then the fewest dev tokens.
-    chosen = json.loads(invoke("select", "--run", run, "--tol", "1", "--json").stdout)
+    chosen = json.loads(invoke("pick", "--run", run, "--tol", "1", "--json").stdout)
     state = json.loads((run / "state.json").read_text())
     assert chosen["round"] == min(state["history"], key=lambda e: (e["dev_tokens"], e["round"]))["round"]
-    line = invoke("select", "--run", run, "--tol", "1").stdout
+    line = invoke("pick", "--run", run, "--tol", "1").stdout
     assert line.startswith(f"round {chosen['round']}: dev accuracy")
 
     summary = json.loads(invoke("report", "--run", run, "--tol", "1", "--json").stdout)
@@ -158,11 +160,11 @@ def test_select_and_report_on_a_run(looped_run, tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_select_fails_in_one_line_when_no_round_qualifies(looped_run):
+def test_pick_fails_in_one_line_when_no_round_qualifies(looped_run):
     run, _ = looped_run
     state = json.loads((run / "state.json").read_text())
     assert max(e["dev_accuracy"] for e in state["history"]) < state["references"]["a_long"]
-    assert_one_line_error(invoke("select", "--run", run, "--tol", "0"), 1, "no round reaches dev accuracy")
+    assert_one_line_error(invoke("pick", "--run", run, "--tol", "0"), 1, "no round reaches dev accuracy")
 
 
 @pytest.mark.slow

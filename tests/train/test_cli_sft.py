@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from tldr_data.done import done_path
 from tldr_train.cli import cli
 
 
@@ -28,7 +29,7 @@ def test_sft_trains_forwards_hf_flags_and_reruns_as_a_no_op(
     assert summary["steps"] == 3 and summary["train_tokens"] > 0 and summary["final_loss"] > 0
     config = json.loads((output / "tldr_sft_config.json").read_text())["training"]
     assert config["lr_scheduler_type"] == "constant" and config["learning_rate"] == 1e-3
-    assert (output / "model.safetensors").exists() and (output / "tldr_sft_done.json").exists()
+    assert (output / "model.safetensors").exists() and done_path(output).exists()
     again = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert again.exit_code == 0
     assert again.stdout.strip() == f"{output} already holds a finished training (3 steps); nothing to do"

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tldr_data.errors import ConfigError, InputError, UnknownBackendError
-from tldr_data.synth import make_problems
+from tldr_data.toy.synth import make_problems
 from tldr_train.evaluate import Protocol, evaluate, render_table
 
 

@@ -1,4 +1,4 @@
-"""tldr_train.select and tldr_train.report on a recorded run state (no models needed)."""
+"""tldr_train.pick and tldr_train.report on a recorded run state (no models needed)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 
 from tldr_data.errors import InputError
 from tldr_data.ratio import References
-from tldr_data.runstate import RunState
 from tldr_train.evaluate import Protocol
+from tldr_train.pick import NoRoundQualifiesError, choose, pick
 from tldr_train.report import plot, render_markdown, report
-from tldr_train.select import NoRoundQualifiesError, choose, select
+from tldr_train.run import RunState
 
 # (dev accuracy, dev tokens) per round; A_l = 0.8, so tol 0.3 puts the floor at 0.56.
 ROUNDS = [(0.78, 900.0), (0.70, 600.0), (0.50, 300.0), (0.60, 450.0)]
@@ -46,27 +46,27 @@ def test_choose_takes_the_fewest_tokens_above_the_floor():
     assert choose(tied, 0.8, 0.3)["round"] == 3
 
 
-def test_select_reports_the_round_and_its_checkpoint(tmp_path: Path):
-    chosen = select(write_run(tmp_path))
+def test_pick_reports_the_round_and_its_checkpoint(tmp_path: Path):
+    chosen = pick(write_run(tmp_path))
     assert chosen["round"] == 3
     assert chosen["checkpoint"] == str(tmp_path / "round-003" / "ckpt")
     assert chosen["accuracy_floor"] == pytest.approx(0.56)
 
 
-def test_select_says_when_no_round_qualifies(tmp_path: Path):
+def test_pick_says_when_no_round_qualifies(tmp_path: Path):
     write_run(tmp_path)
     with pytest.raises(
         NoRoundQualifiesError, match=r"no round reaches dev accuracy 0.800 .* best is round 0"
     ):
-        select(tmp_path, tol=0.0)
+        pick(tmp_path, tol=0.0)
     with pytest.raises(InputError, match="--tol 1.5"):
-        select(tmp_path, tol=1.5)
+        pick(tmp_path, tol=1.5)
 
 
-def test_select_needs_rounds(tmp_path: Path):
+def test_pick_needs_rounds(tmp_path: Path):
     write_run(tmp_path, rounds=[])
     with pytest.raises(InputError, match="no rounds recorded yet"):
-        select(tmp_path)
+        pick(tmp_path)
 
 
 def test_report_lists_references_rounds_and_the_selection(tmp_path: Path):

@@ -14,10 +14,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tldr_data.done import done_path
 from tldr_data.errors import ConfigError, InputError
 from tldr_data.ratio import References, update
-from tldr_data.runstate import RunState
 from tldr_train.rounds import run_round, run_rounds
+from tldr_train.run import RunState
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def test_each_ratio_follows_from_the_previous_rounds_dev_metrics(looped_run):
         short = sum(row["pool"] == "short" for row in rows)
         size = state["config"]["mix_size"]
         assert (len(rows), short) == (size, int(entry["alpha_short"] * size + 0.5))
-        assert (folder / "ckpt" / "tldr_sft_done.json").exists()
+        assert done_path(folder / "ckpt").exists()
         trained_on = json.loads((folder / "ckpt" / "tldr_sft_config.json").read_text())["script"]["dataset"]
         assert Path(trained_on) == folder / "mix"
         verified = pq.read_table(folder / "dev" / "verified.parquet").to_pylist()
@@ -118,7 +119,7 @@ def test_killed_round_resumes_to_the_uninterrupted_history(looped_run, run_copy:
     process.wait()
     assert marker.exists()
     assert state_of(run_copy)["history"] == [], "the round finished before it could be killed"
-    assert not (run_copy / "round-000" / "ckpt" / "tldr_sft_done.json").exists()
+    assert not done_path(run_copy / "round-000" / "ckpt").exists()
 
     finished = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
     assert finished.returncode == 0, finished.stderr[-2000:]
@@ -129,7 +130,7 @@ def test_killed_round_resumes_to_the_uninterrupted_history(looped_run, run_copy:
 
 
 def test_round_needs_a_started_run(tmp_path: Path):
-    with pytest.raises(InputError, match="tldr-train refs"):
+    with pytest.raises(InputError, match="tldr-train init"):
         run_round(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="--rounds 0"):
         list(run_rounds(tmp_path, 0))

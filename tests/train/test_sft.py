@@ -9,8 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tldr_data.done import done_path
 from tldr_data.errors import ConfigError, InputError, SchemaError
-from tldr_train.sft import CONFIG_FILE, DONE_FILE, build_trainer, load_prompt_completion, parse, train
+from tldr_train.sft import CONFIG_FILE, build_trainer, load_prompt_completion, parse, train
+from tldr_train.training import Training
 
 FAST = {"batch_size": 4, "max_length": 64, "report_to": "none"}
 
@@ -25,10 +27,9 @@ def trained(
         tiny_model,
         sft_mixture,
         output,
+        training=Training(learning_rate=0.001, **FAST),
         max_steps=30,
-        learning_rate=1e-3,
         extra_args=["--logging_steps", "1"],
-        **FAST,
     )
     return output, summary
 
@@ -92,7 +93,7 @@ def test_rerunning_a_finished_checkpoint_is_a_no_op(
 ) -> None:
     output, summary = trained
     before = (output / "model.safetensors").stat().st_mtime_ns
-    again = train(tiny_model, sft_mixture, output, max_steps=30, **FAST)
+    again = train(tiny_model, sft_mixture, output, training=Training(**FAST), max_steps=30)
     assert again["skipped"] and again["steps"] == summary["steps"]
     assert (output / "model.safetensors").stat().st_mtime_ns == before
 
@@ -102,9 +103,23 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(
     tiny_model: Path, sft_mixture: Path, tmp_path: Path
 ) -> None:
     output = tmp_path / "ckpt"
-    train(tiny_model, sft_mixture, output, max_steps=2, extra_args=["--save_steps", "2"], **FAST)
-    (output / DONE_FILE).unlink()  # as if killed after checkpoint-2 was written
-    summary = train(tiny_model, sft_mixture, output, max_steps=4, extra_args=["--save_steps", "2"], **FAST)
+    train(
+        tiny_model,
+        sft_mixture,
+        output,
+        training=Training(**FAST),
+        max_steps=2,
+        extra_args=["--save_steps", "2"],
+    )
+    done_path(output).unlink()  # as if killed after checkpoint-2 was written
+    summary = train(
+        tiny_model,
+        sft_mixture,
+        output,
+        training=Training(**FAST),
+        max_steps=4,
+        extra_args=["--save_steps", "2"],
+    )
     assert summary["resumed_from"] == str(output / "checkpoint-2")
     assert summary["steps"] == 4 and (output / "checkpoint-4").is_dir()
 
@@ -120,7 +135,11 @@ def test_lora_adapter_is_merged_into_a_plain_checkpoint(
 
     output = tmp_path / "lora"
     summary = train(
-        tiny_model, sft_mixture, output, max_steps=4, learning_rate=1e-2, lora=True, lora_r=4, **FAST
+        tiny_model,
+        sft_mixture,
+        output,
+        training=Training(learning_rate=0.01, lora=True, lora_r=4, **FAST),
+        max_steps=4,
     )
     assert summary["lora"] and summary["steps"] == 4
     weights = load_file(output / "model.safetensors")
@@ -181,5 +200,5 @@ def test_report_to_an_absent_integration_names_the_package(
     if "wandb" in get_available_reporting_integrations():
         pytest.skip("wandb is installed here")
     with pytest.raises(ConfigError, match="--report-to wandb: not installed here; pip install wandb"):
-        train(tiny_model, sft_mixture, tmp_path / "o", report_to="wandb")
+        train(tiny_model, sft_mixture, tmp_path / "o", training=Training(report_to="wandb"))
     assert not (tmp_path / "o").exists()

@@ -14,11 +14,14 @@ from tldr_data.errors import ConfigError
 
 @dataclass(frozen=True)
 class Sampling:
-    """Sampling settings shared by every backend; `temperature == 0` means greedy decoding."""
+    """Sampling settings shared by every backend; `temperature == 0` means greedy decoding.
 
-    temperature: float = 0.7
-    top_p: float = 0.95
-    max_tokens: int = 4096
+    Built from the decoding settings (tldr_data/decoding.py), which own the defaults.
+    """
+
+    temperature: float
+    top_p: float
+    max_tokens: int
 
     @property
     def greedy(self) -> bool:

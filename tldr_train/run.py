@@ -1,7 +1,15 @@
-"""The run state: one JSON file that records a TLDR run's references, settings and every round's update.
+"""The run folder: its layout, its state file and the only code that writes that file.
 
-It is the hand-off between the curation side (`tldr-data ratio --state`) and the training loop
-(`tldr-train refs/round/run/select/report`). Layout, version 1:
+A TLDR run is one folder:
+
+    RUN/state.json           references, settings and every round's update (RunState below)
+    RUN/refs/{short,long}/   the reference measurements (refs.py)
+    RUN/round-NNN/mix/       the round's mixture (tldr-data mix's folder)
+    RUN/round-NNN/ckpt/      the round's checkpoint (tldr-train sft's folder)
+    RUN/round-NNN/dev/       the round's dev measurement (traces/ + verified.parquet)
+
+Every stage output above is finished when its done-marker (tldr_data.done, `<output>.done.json`) exists.
+`refs`, `rounds`, `pick` and `report` import this module, not each other. State layout, version 1:
 
     {
       "version": 1,
@@ -28,10 +36,21 @@ from pathlib import Path
 from typing import Any
 
 from tldr_data.atomic import write_json
-from tldr_data.errors import ConfigError, InputError, SchemaError
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
 from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References, Update, check_alpha, check_settings, update
 
 VERSION = 1
+STATE = "state.json"
+REFS = "refs"
+MIX, CKPT, DEV = "mix", "ckpt", "dev"
+DEFAULT_TOL = 0.3
+DEFAULT_ALPHA0 = 0.5
+
+
+def check_tol(tol: float, name: str = "tol") -> None:
+    """tol is the accepted accuracy loss of the checkpoint choice: a fraction of A_l in [0, 1]."""
+    if not 0.0 <= tol <= 1.0:
+        raise ConfigError(f"{name} {tol}: outside [0, 1]; it is the accepted accuracy loss (paper: 0.3)")
 
 
 @dataclass
@@ -42,8 +61,8 @@ class RunState:
     eta: float = DEFAULT_ETA
     c: float = DEFAULT_C
     mode: str = "tldr"
-    alpha0: float = 0.5
-    tol: float = 0.3
+    alpha0: float = DEFAULT_ALPHA0
+    tol: float = DEFAULT_TOL
     seed: int = 0
     config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -52,15 +71,17 @@ class RunState:
     def __post_init__(self) -> None:
         check_settings(eta=self.eta, c=self.c, mode=self.mode)
         check_alpha(self.alpha0)
-        if not 0.0 <= self.tol <= 1.0:
-            raise ConfigError(
-                f"tol={self.tol} is outside [0, 1]; it is the accepted accuracy loss (paper: 0.3)"
-            )
+        check_tol(self.tol)
 
     @property
     def current_alpha(self) -> float:
         """The short-pool weight the next round trains with."""
         return self.history[-1]["next_alpha_short"] if self.history else self.alpha0
+
+    @property
+    def next_round(self) -> int:
+        """The number of the round that has not run yet."""
+        return self.history[-1]["round"] + 1 if self.history else 0
 
     def record(
         self,
@@ -78,8 +99,8 @@ class RunState:
         re-running a finished step cannot duplicate it.
         """
         if self.references is None:
-            raise ConfigError("the run state has no references yet; run `tldr-train refs` first")
-        number = self._next_round() if round is None else round
+            raise ConfigError("the run state has no references yet; run `tldr-train init` first")
+        number = self.next_round if round is None else round
         if self.history and number <= self.history[-1]["round"]:
             raise ConfigError(
                 f"round {number} is not after the last recorded round {self.history[-1]['round']}; "
@@ -160,5 +181,49 @@ class RunState:
             raise SchemaError(f"{source}: not valid JSON ({err})") from None
         return cls.from_dict(data, where=str(source))
 
-    def _next_round(self) -> int:
-        return self.history[-1]["round"] + 1 if self.history else 0
+
+def round_folder(run: str | os.PathLike, number: int) -> Path:
+    """`RUN/round-NNN`: where round `number` keeps its mixture, checkpoint and dev measurement."""
+    return Path(run) / f"round-{number:03d}"
+
+
+def load(run: str | os.PathLike) -> RunState:
+    """The run's state, with a next step in the message when the folder is not a run yet."""
+    folder = Path(run)
+    if not (folder / STATE).is_file():
+        raise InputError(
+            f"{folder}: not a run folder (no {STATE}); start it with `tldr-train init -o {folder}`"
+        )
+    state = RunState.load(folder / STATE)
+    if state.references is None or "protocol" not in state.config:
+        raise InputError(f"{folder / STATE}: has no references yet; start the run with `tldr-train init`")
+    return state
+
+
+def save(run: str | os.PathLike, state: RunState) -> Path:
+    """Write `RUN/state.json`; the last step of every command that changes a run."""
+    return state.save(Path(run) / STATE)
+
+
+def check_new(run: str | os.PathLike) -> None:
+    """A new folder, or one that a killed `init` left with only its reference measurements in it."""
+    folder = Path(run)
+    if (folder / STATE).exists():
+        raise OutputExistsError(
+            f"{folder} already holds a run ({STATE}); choose another folder for a new run"
+        )
+    if folder.exists() and (not folder.is_dir() or any(p.name != REFS for p in folder.iterdir())):
+        raise OutputExistsError(f"{folder} exists and is not a run folder; choose a new folder for the run")
+
+
+def record_round(
+    run: str | os.PathLike, acc: float, tokens: float, *, checkpoint: str, mixture: str | None = None
+) -> dict[str, Any]:
+    """Record a round trained outside `tldr-train round`: apply the update and append it to the history.
+
+    `checkpoint` is required because the next round continues from it.
+    """
+    state = load(run)
+    entry = state.record(acc, tokens, checkpoint=checkpoint, mixture=mixture)
+    save(run, state)
+    return entry

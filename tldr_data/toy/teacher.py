@@ -33,14 +33,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tldr_data import synth
 from tldr_data.atomic import write_parquet
 from tldr_data.errors import ConfigError, InputError, OutputExistsError
 from tldr_data.paths import check_outputs
 from tldr_data.prompts import DEFAULT_INSTRUCTION
 from tldr_data.schema import conform, require_columns
+from tldr_data.toy import synth
 
-STYLES = ("system1", "system2")
+SYSTEMS = ("system1", "system2")
 OPENERS = (
     "Let me work through this step by step.",
     "Let me compute it one step at a time.",
@@ -65,14 +65,14 @@ def steps(question: str) -> list[str]:
 def system1_completion(question: str) -> str:
     """The System-1 teacher: the bare steps as a scratchpad, then the answer; no opener, no re-check."""
     return "\n".join(
-        ["<think>", *steps(question), "</think>", f"So the answer is \\boxed{{{synth.evaluate(question)}}}."]
+        ["<think>", *steps(question), "</think>", f"So the answer is \\boxed{{{synth.solve(question)}}}."]
     )
 
 
 def system2_completion(question: str, rechecks: int, rng: random.Random) -> str:
     """The System-2 teacher: an opener, the steps, then `rechecks` redundant restatements of the result."""
     chain = steps(question)
-    answer = synth.evaluate(question)
+    answer = synth.solve(question)
     operands, operators = synth.parse_expression(question)
     restated = str(operands[0]) + "".join(
         f"{op}{value}" for op, value in zip(operators, operands[1:], strict=True)
@@ -88,7 +88,7 @@ def teach(
     input: str | os.PathLike,
     output: str | os.PathLike,
     *,
-    style: str,
+    system: str,
     samples: int = 1,
     max_rechecks: int = 2,
     seed: int = 0,
@@ -97,8 +97,8 @@ def teach(
 ) -> dict[str, Any]:
     """Write `samples` scripted traces per synth problem of `input` to the `traces` file `output`."""
     started = time.perf_counter()
-    if style not in STYLES:
-        raise ConfigError(f"--style {style!r}: choose one of {', '.join(STYLES)}")
+    if system not in SYSTEMS:
+        raise ConfigError(f"--system {system!r}: choose one of {', '.join(SYSTEMS)}")
     if samples < 1 or max_rechecks < 0:
         raise ConfigError("--samples must be >= 1 and --max-rechecks >= 0")
     target = Path(output)
@@ -121,7 +121,7 @@ def teach(
         synth.parse_expression(question)
     gen_config = json.dumps(
         {
-            "teacher": style,
+            "teacher": system,
             "instruction": instruction,
             "system_prompt": None,
             "max_rechecks": max_rechecks,
@@ -137,15 +137,15 @@ def teach(
             sample_idx.append(s)
             completions.append(
                 system1_completion(question)
-                if style == "system1"
+                if system == "system1"
                 else system2_completion(question, rng.randint(0, max_rechecks), rng)
             )
     table = problems.take(rows)
     user = [q + ("\n\n" + instruction if instruction else "") for q in table.column("question").to_pylist()]
     n = len(rows)
     extra = {
-        "system": pa.array([style] * n),
-        "model": pa.array([f"teacher-{style}"] * n),
+        "system": pa.array([system] * n),
+        "model": pa.array([f"teacher-{system}"] * n),
         "sample_idx": pa.array(sample_idx, pa.int32()),
         "prompt": pa.array(user),
         "completion": pa.array(completions),
@@ -163,6 +163,6 @@ def teach(
         "output": str(target),
         "rows": n,
         "problems": len(questions),
-        "style": style,
+        "system": system,
         "seconds": round(seconds, 3),
     }

@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tldr_data.errors import ConfigError, InputError, TldrError
-from tldr_train.rounds import load_state
+from tldr_data.errors import InputError, TldrError
+from tldr_train import run
+from tldr_train.run import check_tol
 
 
 class NoRoundQualifiesError(TldrError):
@@ -21,15 +22,14 @@ def choose(history: list[dict[str, Any]], a_long: float, tol: float) -> dict[str
     return min(qualified, key=lambda entry: (entry["dev_tokens"], entry["round"]), default=None)
 
 
-def select(run_dir: str | os.PathLike, *, tol: float | None = None) -> dict[str, Any]:
-    """The selected round's entry with the rule's numbers; `tol` defaults to the run's own."""
-    run = Path(run_dir)
-    state = load_state(run)
+def pick(run_dir: str | os.PathLike, *, tol: float | None = None) -> dict[str, Any]:
+    """The picked round's entry with the rule's numbers; `tol` defaults to the run's own."""
+    folder = Path(run_dir)
+    state = run.load(folder)
     tol = state.tol if tol is None else tol
-    if not 0.0 <= tol <= 1.0:
-        raise ConfigError(f"--tol {tol}: outside [0, 1]; it is the accepted accuracy loss (paper: 0.3)")
+    check_tol(tol, "--tol")
     if not state.history:
-        raise InputError(f"{run}: no rounds recorded yet; run `tldr-train round --run {run}` first")
+        raise InputError(f"{folder}: no rounds recorded yet; run `tldr-train round --run {folder}` first")
     a_long = state.references.a_long
     floor = (1.0 - tol) * a_long
     chosen = choose(state.history, a_long, tol)
@@ -42,7 +42,7 @@ def select(run_dir: str | os.PathLike, *, tol: float | None = None) -> dict[str,
         )
     return {
         "round": chosen["round"],
-        "checkpoint": str(run / chosen["checkpoint"]),
+        "checkpoint": str(folder / chosen["checkpoint"]),
         "dev_accuracy": chosen["dev_accuracy"],
         "dev_tokens": chosen["dev_tokens"],
         "tol": tol,

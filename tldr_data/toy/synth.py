@@ -97,7 +97,7 @@ def running_steps(question: str) -> list[tuple[str, int]]:
     return steps
 
 
-def evaluate(question: str) -> int:
+def solve(question: str) -> int:
     """The answer of a canonical question."""
     steps = running_steps(question)
     return steps[-1][1] if steps else parse_expression(question)[0][0]
@@ -173,7 +173,7 @@ def make_problems(
             rows["problem_id"].append(problem_hash(SOURCE, question))
             rows["source"].append(SOURCE)
             rows["question"].append(question)
-            rows["answer"].append(str(evaluate(question)))
+            rows["answer"].append(str(solve(question)))
             rows["difficulty"].append(level)
             rows["split"].append(split)
     return pa.table(rows, schema=PROBLEMS)
