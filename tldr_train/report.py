@@ -35,7 +35,7 @@ def report(
     `tests` names `tldr-train eval --json` outputs (e.g. {"system1": "eval/system1.json"}): each becomes a
     `test` entry, so the held-out numbers of every compared model sit beside the run that produced them.
     """
-    state = run.load(run_dir)
+    state = run.load(run_dir, "short_model", "long_model")
     refs = state.references
     tol = state.tol if tol is None else tol
     chosen = choose(state.history, refs.a_long, tol)
