@@ -146,9 +146,8 @@ class RunState:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise SchemaError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+            names = ", ".join(key if key.isprintable() else repr(key) for key in unknown)
+            raise SchemaError(f"{where}: unknown key(s) {names}; known: {', '.join(sorted(known))}")
         values = dict(data)
         if values.get("references") is not None:
             try:

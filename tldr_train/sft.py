@@ -214,7 +214,7 @@ def load_prompt_completion(path: str | os.PathLike):
         dataset = _hub_dataset(str(path))
     else:
         raise InputError(
-            f"-d/--dataset {path}: no such folder or file; pass a mixture folder or a Parquet/JSONL file"
+            f"dataset {path}: no such folder or file; pass a mixture folder or a Parquet/JSONL file"
         )
     missing = [name for name in KEEP_COLUMNS if name not in dataset.column_names]
     if missing:
