@@ -95,3 +95,16 @@ def test_report_names_a_missing_model_of_the_config(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text(json.dumps(no_config("short_model")))
     result = CliRunner().invoke(cli, ["report", "--run", str(tmp_path)])
     assert result.exit_code == 2 and "config.short_model is missing" in result.stderr
+
+
+def test_report_markdown_names_no_local_folder(tmp_path: Path, monkeypatch) -> None:
+    data = valid_state()
+    data["config"]["short_model"] = str(tmp_path / "models" / "s1")
+    data["history"][0]["checkpoint"] = str(tmp_path / "run" / "round-000" / "ckpt")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "state.json").write_text(json.dumps(data))
+    monkeypatch.chdir(tmp_path.parent)
+    result = CliRunner().invoke(cli, ["report", "--run", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert str(tmp_path) not in result.stdout
+    assert "| round-000/ckpt |" in result.stdout and "models/s1 |" in result.stdout
