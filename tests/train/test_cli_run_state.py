@@ -108,3 +108,27 @@ def test_report_markdown_names_no_local_folder(tmp_path: Path, monkeypatch) -> N
     assert result.exit_code == 0, result.output
     assert str(tmp_path) not in result.stdout
     assert "| round-000/ckpt |" in result.stdout and "models/s1 |" in result.stdout
+
+
+def test_init_names_a_missing_model_before_measuring(refs_args, tmp_path: Path) -> None:
+    args = refs_args(tmp_path / "run")
+    args[args.index("--long-model") + 1] = str(tmp_path / "models" / "none")
+    (tmp_path / "models").mkdir()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"--long-model {tmp_path / 'models' / 'none'}: no such model folder" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_init_retried_after_a_failure_reuses_its_measurements(refs_args, started_run: Path, tmp_path: Path):
+    """A failed init leaves RUN/refs/; the same command again finishes the run instead of refusing."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(started_run / "refs", run / "refs")
+    result = CliRunner().invoke(cli, refs_args(run))
+    assert result.exit_code == 0, result.output
+    assert (
+        json.loads((run / "state.json").read_text())["references"]
+        == json.loads((started_run / "state.json").read_text())["references"]
+    )
