@@ -132,3 +132,18 @@ def test_init_retried_after_a_failure_reuses_its_measurements(refs_args, started
         json.loads((run / "state.json").read_text())["references"]
         == json.loads((started_run / "state.json").read_text())["references"]
     )
+
+
+@pytest.mark.parametrize(
+    ("flags", "needle"),
+    [
+        (["--lr", "-1", "--batch-size", "0"], "--lr"),
+        (["--batch-size", "0", "--max-steps", "0"], "--batch-size"),
+    ],
+)
+def test_sft_refuses_impossible_settings_before_loading(flags, needle, sft_mixture, tmp_path: Path) -> None:
+    output = tmp_path / "ckpt"
+    args = ["sft", "-m", str(tmp_path / "absent-model"), "-d", str(sft_mixture), "-o", str(output), *flags]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and needle in result.stderr
+    assert not output.exists() and list(tmp_path.iterdir()) == []
