@@ -51,7 +51,8 @@ class TldrGroup(click.Group):
     """A Click group that reports every error in one line with its exit code, never a traceback.
 
     TldrError and its kinds are the library's failures (exit 1) and bad input (exit 2); Click's usage errors
-    (unknown or malformed options) exit 2 in the same one-line form. An unexpected exception is a bug: it is
+    (unknown or malformed options) exit 2 in the same one-line form; an OSError (disk full, no permission)
+    is a runtime failure, exit 1, named by its file. An unexpected exception is a bug: it is
     reported in one line too, with the traceback only under `--debug` (set by the group callback into
     `ctx.obj`). Its commands are TldrCommands.
     """
@@ -74,6 +75,11 @@ class TldrGroup(click.Group):
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except OSError as err:
+            # The machine refused (disk full, file too large, permission, read-only): a runtime failure.
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"Error: {where}{_one_line(err.strerror or str(err))}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)

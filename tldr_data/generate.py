@@ -29,7 +29,7 @@ from tldr_data import done, duck
 from tldr_data.atomic import sweep_stale, write_parquet
 from tldr_data.backends import BACKENDS, Backend, default_backend, get_backend
 from tldr_data.decoding import Decoding
-from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError, TldrError
 from tldr_data.lock import output_lock
 from tldr_data.models import check_model
 from tldr_data.prompts import render_prompt
@@ -128,6 +128,11 @@ def generate(
                 batch_size,
                 progress,
             )
+        except TldrError as err:
+            kept = len(_finished(out, identity))
+            raise type(err)(
+                f"{err}; {kept:,} finished rows are kept in {out}: the same command resumes from them"
+            ) from None
         finally:
             if owned:
                 engine.close()

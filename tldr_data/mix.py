@@ -39,7 +39,7 @@ import yaml
 
 from tldr_data import done, duck
 from tldr_data.atomic import atomic_dir, write_text
-from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError, TldrError
 from tldr_data.paths import check_outputs, public_path
 
 POOLS = ("short", "long")
@@ -119,7 +119,10 @@ def mix(
         (tmp / "data").mkdir()
         for pool in pools.values():
             _pick(con, pool, counts[pool.name], seed=seed, salt=salt, replace=replace)
-        _write_shard(con, pools, tmp / SHARD, spill=tmp / ".spill")
+        try:
+            _write_shard(con, pools, tmp / SHARD, spill=tmp / ".spill")
+        except duckdb.IOException as err:
+            raise TldrError(f"{target}: cannot write the mixture ({str(err).splitlines()[0]})") from None
         stats = {
             "pools": {name: _token_stats(con, pool.scan_sql) for name, pool in pools.items()},
             "mixture": _mixture_stats(con, str(tmp / SHARD)),
