@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -278,10 +279,27 @@ def _merge_adapter(adapter: Path, output: Path, model_args) -> None:
 
 
 def _last_checkpoint(output: Path) -> str | None:
-    """The newest `checkpoint-N` of a killed run in `output`, to resume from."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete `checkpoint-N` of a killed run in `output`, to resume from.
 
-    return get_last_checkpoint(str(output)) if output.is_dir() else None
+    The Trainer writes a checkpoint's files one by one, trainer_state.json last; a run killed while saving
+    leaves a folder without it, which cannot be resumed from. Such folders are deleted (a later save of the
+    same step writes them again) and the newest complete one is used.
+    """
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    if not output.is_dir():
+        return None
+    steps = {}
+    for folder in output.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        suffix = folder.name.removeprefix(f"{PREFIX_CHECKPOINT_DIR}-")
+        if folder.is_dir() and suffix.isdigit():
+            steps[int(suffix)] = folder
+    complete = [step for step, folder in steps.items() if (folder / "trainer_state.json").is_file()]
+    newest = max(complete, default=None)
+    for step, folder in steps.items():
+        if newest is None or step > newest:
+            shutil.rmtree(folder, ignore_errors=True)
+    return None if newest is None else str(steps[newest])
 
 
 def _check_report_to(report_to: list[str]) -> None:
