@@ -38,7 +38,7 @@ def kill_when(process: subprocess.Popen, ready, seconds: float = 180) -> None:
 @pytest.mark.slow
 def test_sft_killed_mid_training_resumes_from_its_last_complete_checkpoint(tiny_model, sft_mixture, tmp_path):
     out = tmp_path / "ckpt"
-    args = ["sft", "-m", str(tiny_model), "-d", str(sft_mixture), "-o", str(out), "--max-steps", "6"]
+    args = ["sft", "-m", str(tiny_model), "-d", str(sft_mixture), "-o", str(out), "--max-steps", "10"]
     args += ["--batch-size", "4", "--max-length", "64", "--lr", "1e-3", "--save_steps", "2", "--json"]
     kill_when(start(args), lambda: (out / "checkpoint-2" / "trainer_state.json").is_file())
     (out / "checkpoint-100").mkdir()  # as a kill while saving leaves it: no trainer_state.json
@@ -46,7 +46,7 @@ def test_sft_killed_mid_training_resumes_from_its_last_complete_checkpoint(tiny_
     again = start(args)
     summary = json.loads(again.communicate(timeout=300)[0])
     assert again.returncode == 0
-    assert summary["steps"] == 6 and summary["resumed_from"].startswith(str(out / "checkpoint-"))
+    assert summary["steps"] == 10 and summary["resumed_from"].startswith(str(out / "checkpoint-"))
     assert int(summary["resumed_from"].rsplit("-", 1)[1]) >= 2
     assert not (out / "checkpoint-100").exists() and (out / "model.safetensors").is_file()
 
