@@ -271,3 +271,15 @@ def test_outputs_follow_the_umask(make_pool, tmp_path) -> None:
         assert path.stat().st_mode & 0o777 == file_mode
         assert out.stat().st_mode & 0o777 == dir_mode
         assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {file_mode}
+
+
+def test_tiny_bad_output_and_corpus(tmp_path) -> None:
+    (tmp_path / "model").write_text("a file")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    result = CliRunner().invoke(train_cli, ["tiny", "-o", str(tmp_path / "model")])
+    assert_one_line(result, 2, "model: is a file")
+    result = CliRunner().invoke(
+        train_cli, ["tiny", "-o", str(tmp_path / "m"), "--corpus", str(tmp_path / "latin1.txt")]
+    )
+    assert_one_line(result, 2, "latin1.txt: not UTF-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latin1.txt", "model"]
