@@ -23,6 +23,7 @@ from pathlib import Path
 from tldr_data import done
 from tldr_data.atomic import write_json
 from tldr_data.errors import ConfigError, InputError, SchemaError, TldrError
+from tldr_data.lock import output_lock
 from tldr_data.models import check_model, looks_local
 from tldr_train.training import Training
 
@@ -127,8 +128,11 @@ def run(script_args, training_args, model_args) -> dict:
     if finished is not None:
         return {**finished, "skipped": True}
     _check_report_to(training_args.report_to)
+    # One process per output: a second `sft` into the same folder fails at once. The processes of one
+    # distributed launch (WORLD_SIZE > 1) share the folder by design and do not take the lock.
+    single = int(os.environ.get("WORLD_SIZE", "1")) == 1
     # transformers prints its training logs on stdout; stdout is for the summary, so they go to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
+    with output_lock(output) if single else contextlib.nullcontext(), contextlib.redirect_stdout(sys.stderr):
         return _train_and_save(script_args, training_args, model_args, output)
 
 

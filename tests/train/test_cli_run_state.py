@@ -147,3 +147,15 @@ def test_sft_refuses_impossible_settings_before_loading(flags, needle, sft_mixtu
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and needle in result.stderr
     assert not output.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_second_sft_into_the_same_checkpoint_fails_at_once(tiny_model, sft_mixture, tmp_path: Path) -> None:
+    from tldr_data.lock import output_lock
+
+    output = tmp_path / "ckpt"
+    with output_lock(output):
+        result = CliRunner().invoke(
+            cli, ["sft", "-m", str(tiny_model), "-d", str(sft_mixture), "-o", str(output)]
+        )
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "another process" in result.stderr
+    assert not output.exists()
