@@ -6,7 +6,8 @@ a tiny local tokenizer) and then `mix` (two pools of --rows rows each to --size 
 subprocess, so that the peak RSS (VmHWM of the stage's process; for verify also its largest worker's
 `ru_maxrss`) is the stage's own. Everything is written under a temp dir that is removed at the end.
 
-    python bench/soak.py                        # 250,000 rows (~1.1 GB of text) per input
+    python bench/soak.py                        # 250,000 rows (~1.1 GB of text) per input; verify
+                                                # alone takes ~35 min on 2 cores (~125 rows/s)
     python bench/soak.py --rows 20000 --json    # a quick look
 """
 
