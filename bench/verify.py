@@ -1,27 +1,33 @@
-"""Rows/s of `tldr_data.verify.verify` (default workers) against a plain single-process math-verify loop.
+"""Rows/s of `tldr-data verify` end to end against a bare single-process math-verify loop on the same rows.
 
-Input: the real SkyThought eval logs in ../shared (2,139 responses), replicated to at least 10,000 rows.
-Both sides do the same checking work per row (answer extraction + math-verify parse/verify of pred and
-gold); `verify` also reads/writes Parquet and recounts tokens (tiny local tokenizer; no hub here), so its
-judging phase is reported on its own too. Each side runs --repeat times, interleaved, and the best
-run of each is reported (other jobs share the cores).
-Run: `python bench/verify.py [--rows N] [--workers N] [--repeat N]`.
+Input: the real SkyThought eval logs in ../shared (2,139 responses), each repeated in place (as generate
+lays out the n samples of a problem) to at least --rows rows, and marked `token_source = engine` as
+`generate` writes them (the engine counted the tokens, so verify does not recount). Both sides do the same
+verdict work per row: `tldr_data.answers.judge` (extraction + math-verify parse/verify of pred and gold).
+The loop holds the rows in memory; `verify` also reads and writes Parquet (input, resumable shards,
+output). Also timed: verify on the same rows as imported logs (no engine count), where it recounts every
+token with a tiny local tokenizer. Each side runs --repeat times, interleaved, and the best run of each is
+reported (other jobs may share the cores: check the load).
+Run: `python bench/verify.py [--rows N] [--workers N] [--repeat N] [--json]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import math
+import os
 import tempfile
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from transformers import AutoTokenizer
 
+from tldr_data.answers import judge
 from tldr_data.importers import import_traces
-from tldr_data.verify import count_tokens, default_workers, judge, verify
+from tldr_data.verify import default_workers, verify
 from tldr_train.tiny import build_tiny
 
 LOGS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real_traces" / "tldr_eval_logs"
@@ -36,10 +42,12 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="interleaved runs of each side; best is reported"
     )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     args = parser.parse_args()
     logs = sorted(LOGS.glob("*/*/*/*.json"))
     if not logs:
         raise SystemExit(f"no SkyThought logs under {LOGS}")
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         build_tiny(tmp / "tiny", seed=0)
@@ -47,38 +55,59 @@ def main() -> None:
         import_traces(logs, real, system="system2", model=str(tmp / "tiny"))
         table = pq.read_table(real)
         copies = math.ceil(args.rows / table.num_rows)
-        traces = tmp / "traces.parquet"
-        pq.write_table(pa.concat_tables([table] * copies), traces)
-        rows = table.num_rows * copies
-        print(f"{table.num_rows:,} real responses x {copies} = {rows:,} rows; cores: {default_workers()}")
-
-        columns = ("completion", "answer", "finish_reason", "prompt")
-        items = list(zip(*(pq.read_table(traces, columns=[c])[c].to_pylist() for c in columns), strict=True))
-        tok = AutoTokenizer.from_pretrained(tmp / "tiny")
-        runs, plain, plain_counting = [], [], []
-        for _ in range(args.repeat):  # interleaved, best of each: other jobs share these cores
+        # Each response `copies` times in a row, as generate lays out n samples of one problem.
+        imported = table.take([row for row in range(table.num_rows) for _ in range(copies)])
+        engine = imported.set_column(
+            imported.schema.get_field_index("token_source"),
+            "token_source",
+            pa.array(["engine"] * imported.num_rows, pa.string()),
+        )
+        paths = {"engine": tmp / "engine.parquet", "imported": tmp / "imported.parquet"}
+        pq.write_table(engine, paths["engine"])
+        pq.write_table(imported, paths["imported"])
+        rows = imported.num_rows
+        columns = ("completion", "answer", "finish_reason")
+        items = list(zip(*(engine[c].to_pylist() for c in columns), strict=True))
+        judge((r"\boxed{\frac{1}{2}}", "0.5", "stop"))  # import math-verify before timing either side
+        plain, runs, recounting = [], [], []
+        for _ in range(args.repeat):  # interleaved, best of each: other jobs may share these cores
             started = time.monotonic()
-            for completion, gold, finish, _prompt in items:
-                judge((completion, gold, finish))
+            for item in items:
+                judge(item)
             plain.append(time.monotonic() - started)
-            started = time.monotonic()
-            for completion, gold, finish, prompt in items:
-                judge((completion, gold, finish))
-                count_tokens(tok, [prompt, completion])
-            plain_counting.append(time.monotonic() - started)
-            runs.append(verify([traces], tmp / "verified.parquet", workers=args.workers, overwrite=True))
-        best = min(runs, key=lambda run: run["seconds"])
-
-    def line(name: str, seconds: float) -> str:
-        return f"{name:<44}: {rows / seconds:8.1f} rows/s ({seconds:.1f}s)"
-
-    print(line("plain loop, math-verify only, 1 process", min(plain)))
-    print(line("plain loop, math-verify + token count", min(plain_counting)))
-    print(line(f"verify, checking phase, {best['workers']} workers", best["seconds_checking"]))
-    print(line("verify, end to end (Parquet in and out)", best["seconds"]))
-    print(f"ratio verify end to end / plain math-verify loop : {min(plain) / best['seconds']:.2f}x")
-    same_work = min(plain_counting) / best["seconds_checking"]
-    print(f"ratio verify checking / plain loop of same work  : {same_work:.2f}x")
+            out = tmp / "verified.parquet"
+            runs.append(verify([paths["engine"]], out, workers=args.workers, overwrite=True))
+            recounting.append(verify([paths["imported"]], out, workers=args.workers, overwrite=True))
+    best = min(runs, key=lambda run: run["seconds"])
+    best_recount = min(recounting, key=lambda run: run["seconds"])
+    load = os.getloadavg()
+    result = {
+        "rows": rows,
+        "real_responses": table.num_rows,
+        "cores": default_workers(),
+        "workers": best["workers"],
+        "load_average_1m_at_end": round(load[0], 2),
+        "plain_loop_rows_per_s": round(rows / min(plain), 1),
+        "verify_rows_per_s": round(rows / best["seconds"], 1),
+        "ratio": round(min(plain) / best["seconds"], 2),
+        "verify_checking_rows_per_s": round(rows / best["seconds_checking"], 1),
+        "verify_recounting_rows_per_s": round(rows / best_recount["seconds"], 1),
+        "plain_seconds": [round(s, 2) for s in plain],
+        "verify_seconds": [run["seconds"] for run in runs],
+        "verdicts": best["verdicts"],
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{table.num_rows:,} real responses x {copies} = {rows:,} rows; cores: {result['cores']}")
+    print(f"plain loop, judge only, 1 process            : {result['plain_loop_rows_per_s']:8.1f} rows/s")
+    name = f"verify end to end, {best['workers']} workers, engine counts"
+    print(f"{name:<45}: {result['verify_rows_per_s']:8.1f} rows/s")
+    print(
+        f"verify end to end, recounting every token    : {result['verify_recounting_rows_per_s']:8.1f} rows/s"
+    )
+    print(f"ratio verify / plain loop                    : {result['ratio']:.2f}x")
+    print(f"load average (1 min) at the end              : {result['load_average_1m_at_end']}")
     print(f"verdicts: {best['verdicts']}")
 
 

@@ -199,8 +199,9 @@ def sft_mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 ROW_DEFAULTS = {
     "problem_id": "p0", "source": "test", "question": "What is 1?", "answer": "1", "difficulty": None,
     "split": "test", "system": "system2", "model": "m", "sample_idx": 0, "prompt": "What is 1?",
-    "completion": "", "finish_reason": "stop", "prompt_tokens": 1, "completion_tokens": 1, "gen_config": "{}",
-    "backend": "test", "pred_answer": None, "correct": False, "verdict": "wrong",
+    "completion": "", "finish_reason": "stop", "prompt_tokens": 1, "completion_tokens": 1,
+    "token_source": None, "gen_config": "{}", "backend": "test", "pred_answer": None, "correct": False,
+    "verdict": "wrong",
 }  # fmt: skip
 
 

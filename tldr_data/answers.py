@@ -1,54 +1,127 @@
-"""Find the final answer in a reasoning model's completion.
+"""Find a completion's final answer as written, and judge it against the gold answer.
 
-Reasoning models box values while thinking and box again in the summary after `</think>`; the summary is
-what the model commits to, so it wins. Models that do not box (System-1 models answering GSM8K) end with
-"The final answer is ..." or just a number, so those are the fallbacks, in that order.
+Extraction decides *where* the answer is (boxes, answer phrases, a closing display equation, the value ending
+the text); math-verify decides *what it means* (parsing and equivalence). The rules below only cover what
+math-verify's own extraction does not: it takes one box, reads `x >= 5` as the number 5 and the last entry of
+an unboxed matrix, and does not know a reasoning model's `</think>` summary. Every rule is listed, with the
+test that pins it, in docs/answers.md.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
+from typing import Any
 
 THINK_END = "</think>"
-_FINAL_ANSWER = re.compile(
-    r"(?:final answer|answer)\s*(?:is|:|should be|would be)\s*:?\s*(.+?)(?:\n|$)",
-    re.IGNORECASE,
-)
+# Chat-template tokens: a completion that runs on past its turn (`2/3 <|im_start|>user`) ends at the first.
+_CHAT_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>|<｜[^｜\n]{1,40}｜>|</s>")
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])\s*(?:(?P<brace>\{)|(?P<bare>[^\s${}\\]+))?")
-_NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
+# Text allowed between boxes that together form one answer: `\boxed{1}, \boxed{2} and \boxed{3}`.
+_BOX_JOINER = re.compile(
+    r"(?:,|;|&|and|or|[a-zA-Z]=|\\quad|\\qquad|\\[,;: ]|\\text\{[^{}]{0,12}\}|\$|\\[()\[\]]|\.(?=\s*\\))*"
+)
+_ANCHOR = re.compile(
+    r"(?i)(?:\b(?:final\s+)?answer\b\**\s*(?:(?:is|should\s+be|would\s+be|will\s+be|=)\b\s*:?|:)|####)"
+)
+_DISPLAY = re.compile(r"\\\[(?P<a>.{1,2000}?)\\\]|\$\$(?P<b>.{1,2000}?)\$\$", re.DOTALL)
+_INLINE = re.compile(r"(?<![\\$])\$(?P<a>[^$\n]{1,500})\$|\\\((?P<b>.{1,500}?)\\\)")
+_SENTENCE_END = re.compile(r"\.(?:\s|$)|\s+I hope\b|\s+\(|\s+(?:because|since|so|which)\b")
+_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+_NUM = r"-?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?"
+_VALUE = re.compile(
+    # a time of day: 3:00 p.m., 15:30
+    r"\b\d{1,2}:\d{2}(?:\s*[aApP]\.?\s*[mM]\b\.?)?|"
+    # a tuple of numbers or expressions: (1, 2) or (2/3, -1)
+    rf"\(\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*(?:\s*,\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*)+\s*\)"
+    # a relation of a variable: x >= 5, x != 3, n ≤ 4
+    rf"|\b[a-zA-Z]\s*(?:>=|<=|!=|=>|=<|[<>≥≤≠])\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*"
+    # an arithmetic expression or a number: (9+1), 2/3, 13/4, $10,455, 50%
+    rf"|\(?{_NUM}(?:\s*[-+*/^×÷]\s*\(?{_NUM}\)?)*\)?"
+)
+# Inline math that only names a variable ("2 values of $x$") is not the value a sentence ends with.
+_NAME = re.compile(r"\s*(?:\\[a-zA-Z]+\s*\{?\s*)?[a-zA-Z]\s*\}?\s*|\s*\\[a-zA-Z]+\s*")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
 def extract_answer(completion: str, complete: bool = True) -> str | None:
     """The final answer of a completion, as written (LaTeX kept), or None when it gives none.
 
-    Order of trust: a box or "final answer is" phrase in the summary after `</think>`, then one in the
-    thinking (a summary cut off by the length limit still leaves the thinking's answer), then the number
-    ending the text. `complete=False` (the engine stopped at its length limit) drops that last fallback: a
-    cut-off completion ends mid-thought, and its last number is not an answer.
+    Order of trust: boxes, then an answer phrase, in the summary after `</think>` and then in the thinking
+    (a summary cut off by the length limit still leaves the thinking's answer); then, for the summary only,
+    a display equation or value ending the text. `complete=False` (the engine stopped at its length limit)
+    drops those last two: a cut-off completion ends mid-thought, and its last value is not an answer.
     """
-    thinking, _, summary = completion.rpartition(THINK_END)
+    text = _CHAT_TOKEN.split(completion, maxsplit=1)[0]
+    thinking, _, summary = text.rpartition(THINK_END)
     for part in (summary, thinking):
-        answer = last_boxed(part) or _final_answer_phrase(part)
+        closed, unclosed = _boxes(part)
+        if closed:
+            return _joined_boxes(part, closed)
+        if unclosed is not None:  # a box was opened and never closed: the answer is lost, not elsewhere
+            continue
+        answer = _anchored(part)
         if answer:
             return answer
-    return _trailing_number(summary if summary.strip() else thinking) if complete else None
+    if not complete:
+        return None
+    tail = summary if summary.strip() else thinking
+    if _boxes(tail)[1] is not None:
+        return None
+    return _closing_display(tail) or _trailing_value(tail)
 
 
 def last_boxed(text: str) -> str | None:
     """Content of the last `\\boxed{...}` / `\\fbox{...}`, nested braces honoured; None if none closes.
 
-    `\\boxed 5` (no braces) counts too, up to the next space or `$`.
+    `\\boxed 5` (no braces) counts too, up to the next space or `$`. Used for gold answers in solutions too.
     """
+    closed, _ = _boxes(text)
+    return closed[-1].content if closed else None
+
+
+@dataclass(frozen=True)
+class _Box:
+    start: int
+    end: int
+    content: str
+
+
+def _boxes(text: str) -> tuple[list[_Box], int | None]:
+    """Every closed, non-empty box in order, and where a box opened after them and never closed starts."""
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return [], None
     closing = _matching_braces(text)
-    for box in reversed(list(_BOX.finditer(text))):
+    boxes: list[_Box] = []
+    unclosed = None
+    for box in _BOX.finditer(text):
         if box.group("brace"):
             end = closing.get(box.end() - 1)
-            content = text[box.end() : end].strip() if end is not None else ""
+            if end is None:
+                unclosed = box.start()
+                continue
+            content, stop = text[box.end() : end].strip(), end + 1
         else:
-            content = box.group("bare") or ""
+            content, stop = box.group("bare") or "", box.end()
         if content:
-            return content
-    return None
+            boxes.append(_Box(box.start(), stop, content))
+    if unclosed is not None and boxes and boxes[-1].start > unclosed:
+        unclosed = None
+    return boxes, unclosed
+
+
+def _joined_boxes(text: str, boxes: list[_Box]) -> str:
+    """The last box, with the boxes just before it that only a comma, `and` or `or` separates from it:
+    `\\boxed{(2,2)} and \\boxed{(6,2)}` is one answer, `(2,2), (6,2)`."""
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        between = "".join(text[box.end : group[-1].start].split())
+        if len(between) > 40 or not _BOX_JOINER.fullmatch(between):
+            break
+        group.append(box)
+    contents = list(dict.fromkeys(box.content for box in reversed(group)))
+    return ", ".join(contents)
 
 
 def _matching_braces(text: str) -> dict[int, int]:
@@ -64,22 +137,230 @@ def _matching_braces(text: str) -> dict[int, int]:
     return closing
 
 
-def _final_answer_phrase(text: str) -> str | None:
-    """A "final answer is X" phrase, in the last paragraph only: earlier ones are drafts the model doubted."""
-    matches = _FINAL_ANSWER.findall(_last_paragraph(text))
-    if not matches:
+def _anchored(text: str) -> str | None:
+    """The value after the last "answer is" / "Answer:" / "####" of the last paragraph (earlier ones are
+    drafts the model doubted); when that paragraph is only a display equation, the anchor may end the one
+    before it ("Final answer:" then `\\[ 9 \\]`)."""
+    paragraphs = re.split(r"\n\s*\n", text.strip()[-3000:])
+    last = paragraphs[-1]
+    anchors = list(_ANCHOR.finditer(last))
+    if anchors:
+        return _value_after(last[anchors[-1].end() :])
+    if len(paragraphs) > 1:
+        anchors = list(_ANCHOR.finditer(paragraphs[-2]))
+        if anchors and not paragraphs[-2][anchors[-1].end() :].strip(" *:"):
+            return _value_after(last)
+    return None
+
+
+def _value_after(rest: str) -> str | None:
+    """The answer that starts `rest`: delimited math as a whole, else the plain text up to the sentence's
+    end, or, when that text has words in it ("10 weeks", "34 because ..."), its first value."""
+    rest = rest.lstrip(" \t\n*:")
+    for pattern in (_DISPLAY, _INLINE):
+        math = pattern.match(rest)
+        if math:
+            return _clean(math.group("a") or math.group("b"))
+    line = rest.split("\n", 1)[0]
+    end = _SENTENCE_END.search(line)
+    phrase = _clean(line[: end.start()] if end else line)
+    if not phrase:
         return None
-    answer = matches[-1].strip().strip("*").strip()
-    answer = re.sub(r"^\$+|\$+$", "", answer.rstrip(".").strip()).strip()
-    return answer or None
+    if not _WORD.search(re.sub(r"\\[a-zA-Z]+\s*(?:\{[a-zA-Z*\s]*\})?", " ", phrase)):
+        return phrase
+    value = _VALUE.match(phrase)  # "is 10 weeks" gives 10; "is actually 5, but I'm not sure" gives nothing
+    return _clean(value.group()) if value and value.group().strip("()") else None
 
 
-def _trailing_number(text: str) -> str | None:
-    """GSM8K style: the last number of the last line, thousands separators and `$` dropped."""
-    lines = text.strip().splitlines()
-    numbers = _NUMBER.findall(lines[-1]) if lines else []
-    return numbers[-1].replace("$", "").replace(",", "") if numbers else None
+def _closing_display(text: str) -> str | None:
+    """A display equation (`\\[ 9 \\]`, `$$ 9 $$`) that ends the text: its last side (`x = 9` gives 9)."""
+    displays = list(_DISPLAY.finditer(text[-3000:]))
+    if not displays or text[-3000:][displays[-1].end() :].strip(" \t\n.,"):
+        return None
+    content = _clean(displays[-1].group("a") or displays[-1].group("b"))
+    if "," not in content and "\\\\" not in content:
+        content = _clean(re.split(r"(?<![<>!\\])=", content)[-1])
+    return content or None
 
 
-def _last_paragraph(text: str) -> str:
-    return text.strip().rpartition("\n\n")[2][-2000:]
+def _trailing_value(text: str) -> str | None:
+    """The value that ends the last line (inline math or plain text): `The largest $n$ is 34.` gives 34."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    line = re.sub(r"\s*I hope it is correct\.?\s*$", "", lines[-1])
+    candidates = [
+        (m.end(), -m.start(), m.group("a") or m.group("b"))
+        for m in _INLINE.finditer(line)
+        if not _NAME.fullmatch(m.group("a") or m.group("b"))
+    ]
+    masked = _INLINE.sub(lambda m: " " * len(m.group()), line)
+    candidates += [(m.end(), -m.start(), m.group()) for m in _VALUE.finditer(masked) if m.group().strip("()")]
+    if not candidates:
+        return None
+    end, _, value = max(candidates)
+    if line.rstrip()[-1:].isalpha() and len(line[end:].split()) > 3:
+        return None  # "... is 5, but I'm not entirely sure because I might have missed some": cut off
+    return _clean(value) or None
+
+
+def _clean(answer: str) -> str:
+    """Drop what surrounds an answer but is not part of it: spaces, `**`, `$`, a final period or comma,
+    and the commas of a thousands separator (`$10,455` is 10455)."""
+    answer = answer.strip().strip("*").strip()
+    answer = re.sub(r"^\$+|\$+$", "", answer).strip()
+    answer = re.sub(r"[.,;:]+$", "", answer).strip()
+    if answer.startswith("\\$"):
+        answer = answer[2:].strip()
+    if answer.startswith("$") and re.match(r"^\$\d", answer):
+        answer = answer[1:]
+    if _THOUSANDS.match(answer):
+        answer = answer.replace(",", "")
+    return answer
+
+
+def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, str]:
+    """`(pred_answer, verdict)` for one `(completion, gold, finish_reason)`; runs inside a verify worker."""
+    completion, gold, finish_reason = item
+    if completion is None or gold is None:
+        return None, "error"
+    truncated = finish_reason == "length"
+    pred = extract_answer(completion, complete=not truncated)
+    if pred is None:
+        return None, "truncated" if truncated else "no_answer"
+    same = equivalent(gold, pred)
+    if same is None:
+        return pred, "error"
+    return pred, "correct" if same else "wrong"
+
+
+def equivalent(gold: str, pred: str) -> bool | None:
+    """Whether `pred` states the gold answer; None when the gold itself cannot be read.
+
+    math-verify's `verify` first, on both sides normalized alike; then the forms it misses that a careful
+    grader accepts: times of day, a decimal that is the exact value rounded, and complex arithmetic.
+    """
+    if _same_text(gold, pred):
+        return True
+    gold_text, pred_text = normalize(gold), normalize(pred)
+    if _same_text(gold_text, pred_text):
+        return True
+    same_time = _same_time(gold_text, pred_text)
+    if same_time is not None:
+        return same_time
+    gold_parsed = _parse_gold(gold_text)
+    if not gold_parsed:
+        return None
+    pred_parsed = _parse(pred_text)
+    from math_verify import verify
+
+    if verify(gold_parsed, pred_parsed, timeout_seconds=None):
+        return True
+    return (
+        _rounded(gold_parsed, pred_text)
+        or _rounded(pred_parsed, gold_text)
+        or _complex_equal(gold_parsed, pred_parsed)
+    )
+
+
+_TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
+_DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
+_UNIT_AFTER_NUMBER = re.compile(
+    r"(?P<number>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?)\s+(?:[a-zA-Z]{2,}(?:\^\d)?\.?\s*|m\^[23]\s*)+"
+)
+_SIMPLE_LHS = re.compile(
+    r"^\s*[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?\s*=(?!=)"
+)
+_RELATIONS = {"≥": r" \geq ", "≤": r" \leq ", "≠": r" \neq ", "=>": r" \geq ", "=<": r" \leq "}
+
+
+def normalize(answer: str) -> str:
+    """One spelling for forms math-verify reads apart: words after a number (`10 weeks`), a final period,
+    `$` and thousands commas, a simple left-hand side (`f(x) = 2x + 3` is `2x + 3`), Unicode relations,
+    and degrees inside trigonometric functions (so that `\\sin(90^\\circ - x)` is `\\cos x`)."""
+    text = _clean(answer)
+    for symbol, latex in _RELATIONS.items():
+        text = text.replace(symbol, latex)
+    unit = _UNIT_AFTER_NUMBER.fullmatch(text)
+    if unit:
+        text = _clean(unit.group("number"))
+    if "," not in text and text.count("=") == 1 and _SIMPLE_LHS.match(text):
+        text = _SIMPLE_LHS.sub("", text).strip()
+    if _TRIG.search(text):
+        text = _DEGREES.sub(r"\\frac{\1\\pi}{180}", text)
+    return text
+
+
+def _same_text(gold: str, pred: str) -> bool:
+    """Literal agreement catches answers sympy cannot read (names, words) but that match as written."""
+    return "".join(gold.split()).lower() == "".join(pred.split()).lower()
+
+
+_TIME = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})\s*(?P<half>[ap])?(?:\.?\s*m\.?)?", re.IGNORECASE)
+
+
+def _same_time(gold: str, pred: str) -> bool | None:
+    """Times of day: `3:00 p.m.` is `15:00`; a time without a.m./p.m. matches either half of the day.
+    None when either side is not a time."""
+    times = []
+    for text in (gold, pred):
+        plain = re.sub(r"\\text\{|\\mbox\{|\}|\\[,;! ]|~", " ", text).strip()
+        match = _TIME.fullmatch(plain)
+        if not match:
+            return None
+        hour, minute, half = int(match["h"]), int(match["m"]), (match["half"] or "").lower()
+        if hour > 23 or minute > 59 or (half and not 1 <= hour <= 12):
+            return None
+        times.append((hour % 12 + (12 if half == "p" else 0) if half else hour, minute, bool(half)))
+    (gold_hour, gold_minute, gold_half), (pred_hour, pred_minute, pred_half) = times
+    if gold_minute != pred_minute:
+        return False
+    bare_hour = pred_hour if gold_half else gold_hour
+    if gold_half == pred_half or not 1 <= bare_hour <= 12:  # 19:15 is a 24-hour time: 7:15 p.m. only
+        return gold_hour == pred_hour
+    return gold_hour % 12 == pred_hour % 12
+
+
+def _parse(text: str) -> list[Any]:
+    """math-verify's reading of one extracted answer, boxed so that all of it is read as one expression."""
+    from math_verify import parse
+
+    return parse(f"\\boxed{{{text}}}", parsing_timeout=None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_gold(text: str) -> list[Any]:
+    """Gold answers repeat (n samples per problem), so each is read once per worker."""
+    return _parse(text)
+
+
+def _rounded(exact: list[Any], decimal: str) -> bool:
+    """A decimal with at least two places that is the exact value rounded (`0.33` for 1/3, `1.41` for
+    `\\sqrt 2`); the exact side must not itself be a decimal (7.8 does not round 7.78)."""
+    match = re.fullmatch(r"-?\d*\.(\d{2,})", decimal)
+    if not match or not exact or not hasattr(exact[0], "is_number") or not exact[0].is_number:
+        return False
+    if isinstance(exact[-1], str) and re.fullmatch(r"\s*-?\d*\.\d+\s*", exact[-1]):
+        return False
+    try:
+        value = complex(exact[0].evalf(30))
+    except (TypeError, ValueError):
+        return False
+    places = len(match.group(1))
+    return value.imag == 0 and abs(value.real - float(decimal)) <= 0.5 * 10**-places * (1 + 1e-9)
+
+
+def _complex_equal(gold: list[Any], pred: list[Any]) -> bool:
+    """`(1+2i)(3-i)` is `5+5i`: math-verify may read `i` as a variable; expand with i = sqrt(-1)."""
+    import sympy
+
+    if not gold or not pred or not all(isinstance(side[0], sympy.Expr) for side in (gold, pred)):
+        return False
+    symbols = {s for side in (gold[0], pred[0]) for s in side.free_symbols if s.name == "i"}
+    if not symbols:
+        return False
+    unit = {s: sympy.I for s in symbols}
+    try:
+        return sympy.expand(gold[0].subs(unit) - pred[0].subs(unit)) == 0
+    except (TypeError, ValueError, AttributeError):
+        return False

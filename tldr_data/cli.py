@@ -409,7 +409,7 @@ def backends_command(as_json: bool) -> None:
 @output_option("Output `verified` Parquet file")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores]")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, help="Seconds per item")
-@click.option("--tokenizer", default=None, help="Tokenizer name or folder [default: each row's `model`]")
+@click.option("--tokenizer", default=None, help="Tokenizer for rows to count [default: each row's `model`]")
 @overwrite_option
 @json_option
 def verify_command(
@@ -421,11 +421,13 @@ def verify_command(
     overwrite: bool,
     as_json: bool,
 ) -> None:
-    """Check every trace's answer with math-verify and recount its tokens.
+    """Check every trace's answer with math-verify; count tokens no engine counted.
 
     Reads `traces` (files or folders of shards), writes `verified` (every row, in input order, with
     `pred_answer`, `correct`, `verdict`) plus `<output>.stats.json`. An item slower than --timeout is
-    killed and labelled `timeout`.
+    killed and labelled `timeout`. Rows counted by their engine (`token_source`) keep their counts; the
+    others (imported logs, teacher traces) are counted with --tokenizer or each row's model. How answers
+    are found and compared: docs/answers.md. A killed run resumes from its finished shards.
 
     \b
     Example:

@@ -313,7 +313,7 @@ def _run(
             batch = todo[start : start + batch_size]
             seeds = [_hash(f"{decoding.seed}:{ids[row]}:{s}") % 2**31 for row, s in batch]
             results = engine.complete([prompts[row] for row, _ in batch], decoding.sampling, seeds)
-            counts = [len(x) for x in tok([r.text for r in results], add_special_tokens=False)["input_ids"]]
+            counts, sources = _completion_tokens(tok, results)
             table = problems.take([row for row, _ in batch])
             extra = {
                 "system": [identity["system"]] * len(batch),
@@ -324,6 +324,7 @@ def _run(
                 "finish_reason": [r.finish_reason for r in results],
                 "prompt_tokens": pa.array([prompt_tokens[row] for row, _ in batch], pa.int32()),
                 "completion_tokens": pa.array(counts, pa.int32()),
+                "token_source": sources,
                 "gen_config": [identity["gen_config"]] * len(batch),
                 "backend": [engine.name] * len(batch),
             }
@@ -348,6 +349,24 @@ def _run(
         "generate_seconds": round(seconds, 3),
         "tokens_per_s": round(tokens / seconds, 1),
     }
+
+
+def _completion_tokens(tok, results: list) -> tuple[list[int], list[str]]:
+    """Each completion's token count and its source: the engine's own count of the ids it generated where it
+    reports one (re-tokenizing decoded text can give more ids than were generated), else a recount."""
+    missing = [r.text for r in results if r.engine_tokens is None]
+    recounted = (
+        iter(len(ids) for ids in tok(missing, add_special_tokens=False)["input_ids"]) if missing else None
+    )
+    counts, sources = [], []
+    for result in results:
+        if result.engine_tokens is None:
+            counts.append(next(recounted))
+            sources.append("recount")
+        else:
+            counts.append(int(result.engine_tokens))
+            sources.append("engine")
+    return counts, sources
 
 
 def _hash(text: str) -> int:

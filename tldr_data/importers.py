@@ -129,6 +129,7 @@ def skythought_rows(path: Path, *, system: str, model: str) -> Iterator[dict[str
                     "finish_reason": _finish_reason(response),
                     "prompt_tokens": usage.get("prompt_tokens"),
                     "completion_tokens": usage.get("completion_tokens"),
+                    "token_source": None,  # word counts, not tokens: verify counts them
                     "gen_config": json.dumps(
                         {"temperature": float(temperature), "n": len(responses), "imported_from": path.name}
                     ),

@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tldr_data.answers import last_boxed
 from tldr_data.atomic import write_parquet
 from tldr_data.errors import InputError, OutputExistsError, SchemaError
 from tldr_data.paths import check_outputs
@@ -63,25 +64,6 @@ class Loaded:
 def problem_hash(source: str, question: str) -> str:
     """The stable id of a problem without a given id: same text and source, same id, on any machine."""
     return hashlib.sha1(f"{source}\n{question}".encode()).hexdigest()[:16]
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` (or `\\fbox{...}`) in `text`, nested braces included."""
-    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if start < 0:
-        return None
-    rest = text[start:].split("{", 1)
-    head = rest[0]
-    if head.startswith("\\boxed "):
-        return head[len("\\boxed ") :].split("$")[0].strip() or None
-    if len(rest) < 2:
-        return None
-    depth, body = 1, rest[1]
-    for i, char in enumerate(body):
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth == 0:
-            return body[:i].strip() or None
-    return None
 
 
 def format_answer(value: Any) -> str:

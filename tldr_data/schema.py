@@ -28,6 +28,7 @@ TRACES = pa.schema(
         ("finish_reason", pa.string()),
         ("prompt_tokens", pa.int32()),
         ("completion_tokens", pa.int32()),
+        ("token_source", pa.string()),
         ("gen_config", pa.string()),
         ("backend", pa.string()),
     ]
@@ -41,6 +42,11 @@ VERIFIED = pa.schema(
         ("verdict", pa.string()),
     ]
 )
+
+# Where `completion_tokens` comes from: the engine's own count of generated ids, or a recount of the text with
+# the model's tokenizer (by `generate` when the engine reports none, or by `verify`); null: not counted yet
+# (imported logs, teacher traces), so `verify` counts it.
+TOKEN_SOURCES = ("engine", "recount")
 
 VERDICTS = ("correct", "wrong", "no_answer", "truncated", "timeout", "error")
 

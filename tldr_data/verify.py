@@ -1,16 +1,25 @@
-"""Label every trace with its answer's verdict and recount its tokens: `traces` in, `verified` out.
+"""Label every trace with its answer's verdict, and count the tokens no engine counted: `traces` in,
+`verified` out.
 
-Equivalence is math-verify's (`parse` + `verify`, gold parsed the same way), run in forked workers under a
-hard per-item deadline (see workers.py). Token counts come from the generating model's tokenizer, because
-imported logs and some engines report other units (SkyThought logs hold whitespace word counts).
-The output's done-marker (tldr_data/done.py) is written last, after the rows and `<output>.stats.json`.
+Verdicts come from answers.py (extraction + math-verify), run in forked workers under a hard per-item
+deadline (workers.py). A row whose `token_source` is set keeps its counts (the engine's own, or generate's
+recount); the others (imported logs hold whitespace word counts, teacher traces none) are counted with the
+model's tokenizer, or `--tokenizer`, and marked `recount`.
+
+Resumable: rows are verified in shards of SHARD_ROWS, each written to `.<output>.parts/` (hidden, so that
+a folder of inputs never reads it) with its done-marker as soon as its last row is judged; a re-run of the
+same command (even after kill -9) reuses every finished shard and judges only the rest. The output and its
+stats JSON are written last, then the parts folder is removed and the output marked done (tldr_data/done.py).
 """
 
 from __future__ import annotations
 
-import functools
+import hashlib
+import json
 import logging
+import math
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,45 +28,20 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tldr_data import done
-from tldr_data.answers import extract_answer
-from tldr_data.atomic import write_json, write_parquet
-from tldr_data.duck import connect, contract_scan
+from tldr_data.answers import judge
+from tldr_data.atomic import atomic_path, write_json, write_parquet
+from tldr_data.duck import connect, contract_scan, parquet_files
 from tldr_data.errors import InputError, OutputExistsError
-from tldr_data.schema import VERDICTS, conform
+from tldr_data.schema import TOKEN_SOURCES, VERDICTS, conform
 from tldr_data.workers import OK, TIMEOUT, DeadlinePool
 
-
-def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, str]:
-    """`(pred_answer, verdict)` for one `(completion, gold, finish_reason)`; runs inside a worker."""
-    from math_verify import parse
-    from math_verify import verify as equivalent
-
-    completion, gold, finish_reason = item
-    if completion is None or gold is None:
-        return None, "error"
-    truncated = finish_reason == "length"
-    pred = extract_answer(completion, complete=not truncated)
-    if pred is None:
-        return None, "truncated" if truncated else "no_answer"
-    gold_parsed = parse(_as_latex(gold), parsing_timeout=None)
-    pred_parsed = parse(_as_latex(pred), parsing_timeout=None)
-    if _same_text(gold, pred):
-        return pred, "correct"
-    if not gold_parsed:
-        return pred, "error"
-    return pred, "correct" if equivalent(gold_parsed, pred_parsed, timeout_seconds=None) else "wrong"
-
-
-def _as_latex(answer: str) -> str:
-    """Box an extracted answer so that math-verify reads all of it as one LaTeX expression."""
-    return f"\\boxed{{{answer}}}"
-
-
-def _same_text(gold: str, pred: str) -> bool:
-    """Literal agreement catches answers sympy cannot read (names, words) but that match as written."""
-    return "".join(gold.split()).lower() == "".join(pred.split()).lower()
+SHARD_ROWS = 2048
+VERDICT_COLUMNS = ("pred_answer", "correct", "verdict")
+TEXT_COLUMNS = ("completion", "answer", "finish_reason", "prompt", "model", "token_source")
+COUNT_COLUMNS = ("prompt_tokens", "completion_tokens")
 
 
 def default_workers() -> int:
@@ -76,44 +60,48 @@ def verify(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Verify `traces` files into one `verified` Parquet file (rows in input order) plus a stats JSON."""
-    if timeout <= 0:
-        raise InputError(f"--timeout {timeout}: must be a positive number of seconds")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise InputError(f"--timeout {timeout}: must be a finite positive number of seconds")
     output = Path(output)
     if output.exists() and not overwrite:
         raise OutputExistsError(f"{output} exists; pass --overwrite to replace it")
     done.clear_done(output)
     started = time.monotonic()
-    con = connect()
-    table = con.sql(f"SELECT * FROM {contract_scan(con, inputs, 'traces')}").to_arrow_table()
-    table = table.drop_columns(
-        [name for name in ("pred_answer", "correct", "verdict") if name in table.column_names]
-    )
-    tokenizers = _load_tokenizers(table, tokenizer)
+    table = _read_traces(inputs)
+    recount = _recount_rows(table)
+    tokenizers = _load_tokenizers(table, tokenizer, recount)
     workers = workers or default_workers()
-    judging = time.monotonic()
-    preds, verdicts, counts = _check_all(table, tokenizers, workers, timeout, progress)
-    table = _set_token_counts(table, counts, tokenizers)
-    counted = time.monotonic()
-    table = table.append_column("pred_answer", pa.array(preds, pa.string()))
-    table = table.append_column("correct", pa.array([v == "correct" for v in verdicts], pa.bool_()))
-    table = table.append_column("verdict", pa.array(verdicts, pa.string()))
-    write_parquet(conform(table, "verified"), output)
+    parts = Parts(output, _fingerprint(inputs, table.num_rows, tokenizer))
+    checking = time.monotonic()
+    reused = parts.finished(table.num_rows)
+    fresh = _check_shards(table, recount, tokenizers, parts, reused, workers, timeout, progress)
+    seconds_checking = time.monotonic() - checking
+    shards = {**fresh, **{shard: parts.read(shard) for shard in reused}}
+    table = (
+        pa.concat_tables([shards[s] for s in sorted(shards)])
+        if shards
+        else conform(_empty(table), "verified")
+    )
+    write_parquet(table, output)
     seconds = time.monotonic() - started
-    tally = Counter(verdicts)
+    tally = Counter(table["verdict"].to_pylist())
     summary = {
         "output": str(output),
         "rows": table.num_rows,
+        "rows_reused": sum(min(SHARD_ROWS, table.num_rows - s * SHARD_ROWS) for s in reused),
         "seconds": round(seconds, 3),
         "rows_per_second": round(table.num_rows / seconds, 1) if seconds else None,
-        "seconds_checking": round(counted - judging, 3),
+        "seconds_checking": round(seconds_checking, 3),
         "workers": workers,
         "timeout": timeout,
+        "tokens_recounted": sum(recount),
         "tokenizers": sorted({tok.name_or_path for tok in tokenizers.values()}),
         "accuracy": round(tally["correct"] / table.num_rows, 4) if table.num_rows else None,
         "completion_tokens": int(pc.sum(table["completion_tokens"]).as_py() or 0),
         "verdicts": {verdict: tally.get(verdict, 0) for verdict in VERDICTS},
     }
     write_json(summary, stats_path(output))
+    parts.remove()
     done.mark_done(output, summary)
     return summary
 
@@ -124,54 +112,190 @@ def stats_path(output: str | os.PathLike) -> Path:
     return output.with_name(output.stem + ".stats.json")
 
 
-def check(tokenizers: dict[str, Any], item: tuple) -> tuple[str | None, str, int, int]:
-    """Judge one row and count its prompt/completion tokens; runs inside a worker, under the deadline.
+class Parts:
+    """The shards of an unfinished verify, beside its output: `.<output>.parts/shard-000000.parquet` plus each
+    shard's done-marker (written after the shard). `fingerprint` names the inputs and settings; shards of
+    another fingerprint are stale and removed."""
 
-    Counting in the workers spreads the tokenizer's work over the cores too (on long reasoning traces it
-    costs about as much as math-verify) and puts pathological texts under the same deadline.
-    """
-    completion, gold, finish_reason, prompt, model = item
-    pred, verdict = judge((completion, gold, finish_reason))
-    tok = tokenizers[model]
-    prompt_tokens, completion_tokens = count_tokens(tok, [prompt or "", completion or ""])
-    return pred, verdict, prompt_tokens, completion_tokens
+    def __init__(self, output: Path, fingerprint: str) -> None:
+        self.folder = output.with_name(f".{output.name}.parts")
+        manifest = self.folder / "verify.json"
+        if self.folder.is_dir() and _read_json(manifest).get("fingerprint") != fingerprint:
+            shutil.rmtree(self.folder)
+        if not self.folder.is_dir():
+            self.folder.mkdir(parents=True)
+            write_json({"fingerprint": fingerprint}, manifest)
+
+    def path(self, shard: int) -> Path:
+        return self.folder / f"shard-{shard:06d}.parquet"
+
+    def finished(self, rows: int) -> set[int]:
+        """Shards whose done-marker is there: their rows are not judged again."""
+        return {s for s in range(math.ceil(rows / SHARD_ROWS)) if done.read_done(self.path(s)) is not None}
+
+    def write(self, shard: int, table: pa.Table) -> None:
+        """Uncompressed: a shard lives only until the output is written, and compressing it twice as much
+        text as the output costs more than the disk it saves."""
+        with atomic_path(self.path(shard)) as tmp:
+            pq.write_table(table, tmp, compression="none")
+        done.mark_done(self.path(shard), {"rows": table.num_rows})
+
+    def read(self, shard: int) -> pa.Table:
+        return pq.read_table(self.path(shard))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _check_all(
-    table: pa.Table, tokenizers: dict[str, Any], workers: int, timeout: float, progress: bool
-) -> tuple[list, list[str], dict[int, tuple[int, int]]]:
-    import math_verify  # noqa: F401 - imported once here so that every forked worker starts warm
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _fingerprint(inputs: Sequence[str | os.PathLike], rows: int, tokenizer: str | None) -> str:
+    """Inputs (path, size, mtime), row count and tokenizer: a re-run reuses shards only for the same."""
+    files = [(f, os.path.getsize(f), os.path.getmtime(f)) for f in parquet_files(inputs) if os.path.exists(f)]
+    key = json.dumps({"files": files, "rows": rows, "tokenizer": tokenizer, "shard_rows": SHARD_ROWS})
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _read_traces(inputs: Sequence[str | os.PathLike]) -> pa.Table:
+    """The input rows, previous verdict columns dropped; a text column holding other values is bad input."""
+    con = connect()
+    table = con.sql(f"SELECT * FROM {contract_scan(con, inputs, 'traces')}").to_arrow_table()
+    where = ", ".join(map(str, inputs))
+    for name in TEXT_COLUMNS:
+        kind = table.schema.field(name).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+            raise InputError(f"{where}: column `{name}` holds {kind} values, not text")
+    for name in COUNT_COLUMNS:
+        kind = table.schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_null(kind)):
+            raise InputError(f"{where}: column `{name}` holds {kind} values, not integers")
+    return table.drop_columns([name for name in VERDICT_COLUMNS if name in table.column_names])
+
+
+def _recount_rows(table: pa.Table) -> list[bool]:
+    """Rows whose tokens no one counted: no known `token_source`, or no count."""
+    sources = table["token_source"].to_pylist()
+    counts = zip(*(table[name].to_pylist() for name in COUNT_COLUMNS), strict=True)
+    return [
+        source not in TOKEN_SOURCES or prompt is None or completion is None
+        for source, (prompt, completion) in zip(sources, counts, strict=True)
+    ]
+
+
+def _check_shards(
+    table: pa.Table,
+    recount: list[bool],
+    tokenizers: dict[str, Any],
+    parts: Parts,
+    reused: set[int],
+    workers: int,
+    timeout: float,
+    progress: bool,
+) -> dict[int, pa.Table]:
+    """Judge the rows of every unfinished shard; write each shard as soon as its last row is back."""
     from tqdm import tqdm
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
-    items = zip(
-        table["completion"].to_pylist(),
-        table["answer"].to_pylist(),
-        table["finish_reason"].to_pylist(),
-        table["prompt"].to_pylist(),
-        [m or "" for m in table["model"].to_pylist()],
-        strict=True,
-    )
-    preds: list[str | None] = [None] * table.num_rows
-    verdicts = ["error"] * table.num_rows
-    counts: dict[int, tuple[int, int]] = {}
+    judge((r"\boxed{\frac{1}{2}x^2}", "x^2/2", "stop"))  # warm math-verify's parser before the workers fork
+    columns = {name: table[name].to_pylist() for name in ("completion", "answer", "finish_reason", "prompt")}
+    models = [m or "" for m in table["model"].to_pylist()]
+
+    def check(task: tuple[str, int]) -> Any:
+        """Judge one row, or count its tokens: separate tasks under separate deadlines, so that a text
+        slow to tokenize still gets its verdict. Runs in a worker."""
+        kind, index = task
+        if kind == "judge":
+            return judge(tuple(columns[name][index] for name in ("completion", "answer", "finish_reason")))
+        return count_tokens(
+            tokenizers[models[index]], [columns["prompt"][index] or "", columns["completion"][index] or ""]
+        )
+
+    todo = [s for s in range(math.ceil(table.num_rows / SHARD_ROWS)) if s not in reused]
+    tasks = [
+        (kind, i)
+        for s in todo
+        for i in range(s * SHARD_ROWS, min((s + 1) * SHARD_ROWS, table.num_rows))
+        for kind in (("judge", "count") if recount[i] else ("judge",))
+    ]
+    verdicts: dict[int, tuple[str | None, str]] = {}
+    counted: dict[int, list[int]] = {}
+    left = Counter(i // SHARD_ROWS for _, i in tasks)
+    written: dict[int, pa.Table] = {}
     with (
-        DeadlinePool(functools.partial(check, tokenizers), workers, timeout) as pool,
-        tqdm(total=table.num_rows, desc="verify", unit="row", disable=not progress) as bar,
+        DeadlinePool(check, workers, timeout) as pool,
+        tqdm(total=len(tasks), desc="verify", unit="task", disable=not progress) as bar,
     ):
-        for index, status, value in pool.imap_unordered(items):
-            if status == OK:
-                preds[index], verdicts[index], *tokens = value
-                counts[index] = tuple(tokens)
+        for position, status, value in pool.imap_unordered(tasks):
+            kind, index = tasks[position]
+            if kind == "count":
+                if status == OK:
+                    counted[index] = value
             else:
-                verdicts[index] = "timeout" if status == TIMEOUT else "error"
+                verdicts[index] = (
+                    value if status == OK else (None, "timeout" if status == TIMEOUT else "error")
+                )
+            shard = index // SHARD_ROWS
+            left[shard] -= 1
+            if not left[shard]:
+                written[shard] = _shard_table(table, shard, verdicts, counted, recount, tokenizers, models)
+                parts.write(shard, written[shard])
             bar.update()
-    return preds, verdicts, counts
+    return written
 
 
-def _load_tokenizers(table: pa.Table, name: str | None) -> dict[str, Any]:
-    """Each `model` value's tokenizer (or `name` for all); fail before any work if one cannot load."""
-    models = sorted({m or "" for m in table["model"].to_pylist()})
+def _shard_table(
+    table: pa.Table,
+    shard: int,
+    verdicts: dict[int, tuple[str | None, str]],
+    counted: dict[int, list[int]],
+    recount: list[bool],
+    tokenizers: dict[str, Any],
+    models: list[str],
+) -> pa.Table:
+    """One shard's `verified` rows. Counts a worker could not return (timeout, error) are taken here, so
+    that every row keeps its tokens (leaving failures out of the mean length was the reference's mistake)."""
+    start = shard * SHARD_ROWS
+    part = table.slice(start, SHARD_ROWS)
+    indices = range(start, start + part.num_rows)
+    counts = {name: part[name].to_pylist() for name in COUNT_COLUMNS}
+    sources = part["token_source"].to_pylist()
+    for offset, index in enumerate(indices):
+        if not recount[index]:
+            continue
+        tokens = counted.get(index)
+        if tokens is None:
+            texts = [part["prompt"][offset].as_py() or "", part["completion"][offset].as_py() or ""]
+            tokens = count_tokens(tokenizers[models[index]], texts)
+        counts["prompt_tokens"][offset], counts["completion_tokens"][offset] = tokens
+        sources[offset] = "recount"
+    for name, values in [*counts.items(), ("token_source", sources)]:
+        kind = pa.int32() if name in COUNT_COLUMNS else pa.string()
+        part = part.set_column(part.schema.get_field_index(name), name, pa.array(values, kind))
+    labels = [verdicts[i][1] for i in indices]
+    part = part.append_column("pred_answer", pa.array([verdicts[i][0] for i in indices], pa.string()))
+    part = part.append_column("correct", pa.array([v == "correct" for v in labels], pa.bool_()))
+    part = part.append_column("verdict", pa.array(labels, pa.string()))
+    return conform(part, "verified")
+
+
+def _empty(table: pa.Table) -> pa.Table:
+    """A zero-row input, with the verdict columns, so that it still writes a `verified` file."""
+    for name, kind in (("pred_answer", pa.string()), ("correct", pa.bool_()), ("verdict", pa.string())):
+        table = table.append_column(name, pa.array([], kind))
+    return table
+
+
+def _load_tokenizers(table: pa.Table, name: str | None, recount: list[bool]) -> dict[str, Any]:
+    """The tokenizer of each `model` with rows to count (or `name` for all); fail before any work if one
+    cannot load. Rows the engine counted need none."""
+    models = sorted(
+        {m or "" for m, needed in zip(table["model"].to_pylist(), recount, strict=True) if needed}
+    )
     loaded: dict[str, Any] = {}
     for model in models:
         tok_name = name or model
@@ -192,22 +316,6 @@ def _tokenizer(name: str, model: str) -> Any:
             f"cannot load the tokenizer of model {model!r} ({type(err).__name__}); "
             "pass --tokenizer PATH naming a local tokenizer folder or Hub id"
         ) from err
-
-
-def _set_token_counts(
-    table: pa.Table, counts: dict[int, tuple[int, int]], tokenizers: dict[str, Any]
-) -> pa.Table:
-    """Write the workers' counts; rows whose worker timed out or failed are counted here, so that every
-    row keeps its tokens (leaving failures out of the mean length was the reference code's mistake)."""
-    models = [m or "" for m in table["model"].to_pylist()]
-    for index in range(table.num_rows):
-        if index not in counts:
-            texts = [table["prompt"][index].as_py() or "", table["completion"][index].as_py() or ""]
-            counts[index] = tuple(count_tokens(tokenizers[models[index]], texts))
-    for position, column in enumerate(("prompt_tokens", "completion_tokens")):
-        values = pa.array([counts[i][position] for i in range(table.num_rows)], pa.int32())
-        table = table.set_column(table.schema.get_field_index(column), column, values)
-    return table
 
 
 def count_tokens(tok: Any, texts: list[str]) -> list[int]:

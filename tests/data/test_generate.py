@@ -78,10 +78,8 @@ def test_rows_follow_the_traces_contract(tiny_model: Path, problems_path: Path, 
         f"<|im_start|>user\nWhat is 0 + 1?\n\n{DEFAULT_INSTRUCTION}<|im_end|>\n<|im_start|>assistant\n"
     )
     assert first["prompt_tokens"] == len(tok(first["prompt"], add_special_tokens=False)["input_ids"])
-    assert all(
-        r["completion_tokens"] == len(tok(r["completion"], add_special_tokens=False)["input_ids"])
-        for r in rows
-    )
+    assert all(r["completion_tokens"] == len(r["completion"].split()) for r in rows)  # the fake's own count
+    assert {r["token_source"] for r in rows} == {"engine"}
     config = json.loads(first["gen_config"])
     assert list(config) == sorted(config)
     assert config == {

@@ -217,6 +217,49 @@ def test_token_counts_equal_the_engines_own(stop_model, engine_problems, vllm_en
     assert ours == [r.engine_tokens for r in results]
 
 
+@pytest.fixture(scope="module")
+def capped_runs(stop_model, tiny_model, engine_problems, vllm_engine, vllm_server, tmp_path_factory):
+    """Sampled runs capped at 16 tokens on every backend; the untrained tiny model never stops, so its
+    transformers rows all end at the cap (re-tokenizing their decoded text gave up to 24 tokens)."""
+    root = tmp_path_factory.mktemp("capped")
+    capped = {"system": "s", "decoding": Decoding(n=2, temperature=1.0, max_tokens=16, seed=3)}
+    generate(str(stop_model), engine_problems, root / "vllm", backend=vllm_engine, **capped)
+    generate(
+        str(stop_model),
+        engine_problems,
+        root / "openai",
+        backend="openai",
+        backend_options={"base_url": vllm_server},
+        **capped,
+    )
+    for name, model in (("transformers", stop_model), ("transformers-random", tiny_model)):
+        generate(str(model), engine_problems, root / name, backend="transformers", **capped)
+    generate(
+        str(stop_model),
+        engine_problems,
+        root / "fake",
+        backend="fake",
+        backend_options={"words": 40},
+        **capped,
+    )
+    return {
+        name: completions(root / name)
+        for name in ("vllm", "openai", "transformers", "transformers-random", "fake")
+    }
+
+
+@pytest.mark.parametrize("backend", ["vllm", "openai", "transformers", "transformers-random", "fake"])
+def test_completion_tokens_never_exceed_max_tokens(capped_runs, backend) -> None:
+    rows = capped_runs[backend]
+    assert len(rows) == 2 * len(QUESTIONS)
+    assert all(r["completion_tokens"] <= 16 for r in rows), [r["completion_tokens"] for r in rows]
+    assert {r["token_source"] for r in rows} == {"engine"}
+    if backend == "transformers-random":  # rarely stops: most rows end at the cap
+        assert any(r["finish_reason"] == "length" for r in rows)
+    if backend == "fake":
+        assert all(r["finish_reason"] == "length" and r["completion_tokens"] == 16 for r in rows)
+
+
 def test_length_finish_and_sampling_with_seeds(stop_model, engine_problems, vllm_engine, tmp_path) -> None:
     out = tmp_path / "sampled"
     generate(

@@ -10,8 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import BENCHMARKS, requires_shared
 
+from tldr_data.answers import last_boxed
 from tldr_data.errors import InputError, OutputExistsError, SchemaError
-from tldr_data.problems import difficulty_of, gold_answer, import_problems, last_boxed, split_from_stem
+from tldr_data.problems import difficulty_of, gold_answer, import_problems, split_from_stem
 from tldr_data.schema import PROBLEMS
 
 # file -> (rows, source, split, first row's gold answer)

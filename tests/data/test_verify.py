@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import psutil
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from conftest import REAL_TRACES, requires_shared
 
-from tldr_data.answers import extract_answer
+from tldr_data.answers import extract_answer, judge
+from tldr_data.cli import cli
 from tldr_data.errors import InputError, OutputExistsError, SchemaError
 from tldr_data.importers import import_traces
-from tldr_data.verify import judge, stats_path, verify
+from tldr_data.verify import stats_path, verify
 from tldr_data.workers import ERROR, OK, TIMEOUT, DeadlinePool
 
 
@@ -171,17 +177,112 @@ def test_wrong_contract_and_existing_output(tmp_path, write_rows, tiny_model) ->
 REAL_LOGS = sorted(REAL_TRACES.glob("*/*/*/*.json")) if REAL_TRACES.exists() else []
 
 
+# Rows where the logs' own checker called a right answer wrong (docs/answers.md, "Measured"): several boxes
+# forming one answer, unboxed final answers, `10080` for `10,\!080`, equal `pmatrix` text, `4210_5`.
+ADJUDICATED_RIGHT = {
+    f"math500/test/{name}.json"
+    for name in (
+        "intermediate_algebra/1388", "intermediate_algebra/428", "intermediate_algebra/1102",
+        "precalculus/807", "precalculus/1105", "precalculus/145", "precalculus/768", "precalculus/263",
+        "precalculus/881", "counting_and_probability/508", "number_theory/417", "number_theory/847",
+        "algebra/101", "algebra/864",
+    )
+}  # fmt: skip
+
+
 @pytest.mark.slow
 @requires_shared(REAL_TRACES)
 def test_agrees_with_skythought_verdicts_on_real_logs(tmp_path, tiny_model) -> None:
-    """At least 95% agreement per file with the logs' own checker (see the report for the disagreements)."""
+    """Every disagreement with the logs' own checker is an adjudicated right answer it called wrong."""
     assert len(REAL_LOGS) == 3
     for log in REAL_LOGS:
         traces = tmp_path / f"{log.parent.name}.parquet"
         import_traces([log], traces, system="system2", model="deepseek-r1-distill")
         verified = tmp_path / f"{log.parent.name}.verified.parquet"
         verify([traces], verified, tokenizer=str(tiny_model), timeout=10)
-        table = pq.read_table(verified)
-        ours, theirs = table["correct"].to_pylist(), table["imported_correct"].to_pylist()
-        agreement = sum(a == b for a, b in zip(ours, theirs, strict=True)) / len(ours)
-        assert agreement >= 0.95, f"{log.parent.name}: {agreement:.3f}"
+        rows = pq.read_table(verified, columns=["problem_id", "correct", "imported_correct"]).to_pylist()
+        differ = {r["problem_id"] for r in rows if r["correct"] != r["imported_correct"]}
+        assert differ <= ADJUDICATED_RIGHT, f"{log.parent.name}: {sorted(differ - ADJUDICATED_RIGHT)}"
+        assert all(r["correct"] for r in rows if r["problem_id"] in differ)
+
+
+def test_engine_counts_are_kept_and_only_uncounted_rows_are_recounted(
+    tmp_path, write_rows, tiny_model
+) -> None:
+    from transformers import AutoTokenizer
+
+    rows = [
+        {"problem_id": "engine", "completion": r"\boxed{1}", "completion_tokens": 7, "prompt_tokens": 3,
+         "token_source": "engine", "model": "no/such-model"},
+        {"problem_id": "imported", "completion": r"so \boxed{1}", "completion_tokens": 2,
+         "token_source": None, "model": str(tiny_model)},
+    ]  # fmt: skip
+    summary = verify([write_rows(rows)], tmp_path / "v.parquet", workers=1)
+    table = pq.read_table(tmp_path / "v.parquet").to_pylist()
+    assert [r["completion_tokens"] for r in table][0] == 7 and table[0]["prompt_tokens"] == 3
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    assert table[1]["completion_tokens"] == len(tok(r"so \boxed{1}", add_special_tokens=False)["input_ids"])
+    assert [r["token_source"] for r in table] == ["engine", "recount"]
+    assert summary["tokens_recounted"] == 1 and summary["tokenizers"] == [str(tiny_model)]
+
+
+SLOW = r"\boxed{9^{9^{9^9}}}"  # math-verify spends well over a second on it: a timeout at --timeout 1
+
+
+def test_kill_9_leaves_no_worker_and_the_rerun_reuses_finished_shards(tmp_path, write_rows) -> None:
+    """A shard of fast rows, then slow ones: kill -9 once the first shard is done; the re-run judges only
+    the second, and the output equals an uninterrupted run's."""
+    from tldr_data.verify import SHARD_ROWS
+
+    fast = [
+        {"problem_id": f"f{i}", "completion": rf"\boxed{{{i % 3}}}", "answer": "1"} for i in range(SHARD_ROWS)
+    ]
+    slow = [{"problem_id": f"s{i}", "completion": SLOW, "answer": "1"} for i in range(8)]
+    engine = {"token_source": "engine", "model": "no/such-model"}
+    traces = write_rows([{**row, **engine} for row in fast + slow])
+    out = tmp_path / "v.parquet"
+    command = [sys.executable, "-m", "tldr_data", "verify", str(traces), "-o", str(out)]
+    command += ["--workers", "2", "--timeout", "1", "--json"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    marker = tmp_path / ".v.parquet.parts" / "shard-000000.parquet.done.json"
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists() and proc.poll() is None, "the first shard should finish before the slow rows"
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=5)
+    assert not alive, "verify's workers must die with it"
+    assert not out.exists()
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["rows_reused"] == SHARD_ROWS
+    table = pq.read_table(out)
+    assert table["problem_id"].to_pylist() == [row["problem_id"] for row in fast + slow]
+    assert table["verdict"].to_pylist() == ["wrong", "correct", "wrong"] * (SHARD_ROWS // 3) + [
+        "wrong", "correct"][: SHARD_ROWS % 3] + ["timeout"] * 8  # fmt: skip
+    assert not (tmp_path / ".v.parquet.parts").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_timeout_must_be_finite_and_positive(tmp_path, write_rows, value) -> None:
+    result = CliRunner().invoke(
+        cli, ["verify", str(write_rows([{}])), "-o", str(tmp_path / "v.parquet"), "--timeout", value]
+    )
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "--timeout" in result.stderr
+    assert not (tmp_path / "v.parquet").exists()
+
+
+def test_a_text_column_of_numbers_is_bad_input(tmp_path, write_rows) -> None:
+    traces = pq.read_table(write_rows([{}]))
+    index = traces.schema.get_field_index("completion")
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(traces.set_column(index, "completion", pa.array([3], pa.int64())), bad)
+    result = CliRunner().invoke(cli, ["verify", str(bad), "-o", str(tmp_path / "v.parquet")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: {bad}: column `completion` holds int64 values, not text"
+    assert not (tmp_path / "v.parquet").exists()

@@ -71,6 +71,7 @@ def _pool(path: Path, problems: pa.Table, completion, system: str) -> Path:
         "finish_reason": ["stop"] * rows,
         "prompt_tokens": [0] * rows,
         "completion_tokens": [len(text.split()) for text in texts],
+        "token_source": ["engine"] * rows,
         "gen_config": [json.dumps({"instruction": DEFAULT_INSTRUCTION})] * rows,
         "backend": ["scripted"] * rows,
         "pred_answer": problems["answer"],

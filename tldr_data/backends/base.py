@@ -33,7 +33,8 @@ class Completion:
     """One sampled completion.
 
     `engine_tokens` is the engine's own count of generated token ids, special tokens excluded, where the
-    engine reports one (None otherwise); `generate` counts tokens itself with the model's tokenizer.
+    engine reports one (None otherwise); `generate` records it as `completion_tokens` (`token_source`
+    `engine`) and re-tokenizes the text only when it is None (`recount`).
     """
 
     text: str

@@ -152,6 +152,7 @@ def teach(
         "finish_reason": pa.array(["stop"] * n),
         "prompt_tokens": pa.nulls(n, pa.int32()),
         "completion_tokens": pa.nulls(n, pa.int32()),
+        "token_source": pa.nulls(n, pa.string()),
         "gen_config": pa.array([gen_config] * n),
         "backend": pa.array(["teacher"] * n),
     }

@@ -1,0 +1,180 @@
+"""answers: every extraction and equivalence rule of docs/answers.md, the case file, and fuzzing.
+
+tests/data/cases/answer_cases.jsonl holds `{kind, gold, completion, correct}` cases: right answers of every
+kind a careful grader accepts (`correct: true`), near-misses that must stay wrong (`kind: neg_*`), and tails
+of the shared real logs (`kind: real_*`, `source` names the row; the adjudicated ones are marked).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tldr_data.answers import equivalent, extract_answer, judge, last_boxed, normalize
+
+CASES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "cases" / "answer_cases.jsonl").read_text().splitlines()
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{i}-{c['kind']}" for i, c in enumerate(CASES)])
+def test_case_file(case: dict) -> None:
+    pred, verdict = judge((case["completion"], case["gold"], "stop"))
+    assert (verdict == "correct") == case["correct"], f"pred {pred!r}, verdict {verdict}"
+
+
+def test_case_file_covers_every_kind() -> None:
+    kinds = {case["kind"] for case in CASES if case["correct"]}
+    assert len([case for case in CASES if case["correct"]]) >= 80
+    assert len([case for case in CASES if not case["correct"]]) >= 30
+    assert {"phrase", "display", "several_boxes", "relation", "matrix", "chat_tokens", "thousands"} <= kinds
+    assert {"units", "trailing_period", "lhs", "exact_decimal", "identity", "complex", "time"} <= kinds
+
+
+# One test per extraction rule of docs/answers.md, in its order.
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [
+        # E1 chat tokens end the completion
+        ("so 2/3 <|im_start|>user\nthen 5", "2/3"),
+        # E2 the summary after </think> wins over the thinking
+        (r"thinking \boxed{3} more</think> summary: \boxed{4}.", "4"),
+        (r"thinking \boxed{3}</think> the summary was cut off at (2", "3"),
+        # E3 boxes: the last closed one, nested braces, \fbox, bare \boxed 5
+        (r"so $\boxed{\frac{1}{2}}$.", r"\frac{1}{2}"),
+        (r"\boxed{a} and then \fbox{b}", "b"),
+        (r"\boxed{\{1, 2\}}", r"\{1, 2\}"),
+        (r"\boxed 5 apples", "5"),
+        (r"\boxed{}", None),
+        # E4 boxes joined by only a comma, and/or or math delimiters form one answer
+        (r"$\boxed{(2,2)}$ and $\boxed{(6,2)}$.", "(2,2), (6,2)"),
+        (r"x = \boxed{2} or x = \boxed{3}", "2, 3"),
+        (r"First \boxed{5}. Checking again, it is \boxed{6}.", "6"),
+        # E5 an unclosed box loses the answer: no fallback reads past it
+        (r"\boxed{x} then \boxed{never closed", "x"),
+        (r"x = 5, so the answer is \boxed{5", None),
+        # E6 answer phrases, the last one of the last paragraph
+        ("Final Answer: The final answer is 7.78", "7.78"),
+        ("Step 1...\n\nThe final answer is $18.", "18"),
+        ("Answer: (9+1)", "(9+1)"),
+        ("The answer is 10 weeks.", "10"),
+        ("Final answer:\n\n\\[ 9 \\]", "9"),
+        ("#### 1,234", "1234"),
+        ("Answer: \\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}"),
+        (r"The answer is 10 \text{ weeks}.", r"10 \text{ weeks}"),
+        ("Therefore, the answer is 5.\n\nBut wait, let me recheck the cases", None),
+        ("I think the answer is actually 5, but I'm not sure", None),
+        # E7 a display equation ending the text: its last side
+        ("so\n\\[ x = 4 + 5 = 9 \\]", "9"),
+        ("so\n$$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$$", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}"),
+        # E8 the value ending the last line: inline math or plain text
+        ("The largest $n$ is 34.", "34"),
+        ("Thus there are 2 values of \\( x \\) for which it is undefined.", "2"),
+        ("She has 3 + 4 = 7 apples.\nSo she has 1,200 apples.", "1200"),
+        ("So the solution set is x >= 5", "x >= 5"),
+        ("The ordered pair is (1, -2).", "(1, -2)"),
+        ("The total cost is $10,455$.", "10455"),
+        ("It starts at 3:00 PM.", "3:00 PM"),
+        ("I might have missed some cases where 5 works but not all of them", None),
+        ("no numbers at all", None),
+    ],
+)
+def test_extraction_rules(completion: str, expected: str | None) -> None:
+    assert extract_answer(completion) == expected
+
+
+def test_cut_off_completion_gives_no_trailing_value() -> None:
+    assert extract_answer("so far we have 12", complete=True) == "12"
+    assert extract_answer("so far we have 12", complete=False) is None
+    assert extract_answer("so far\n\\[ 12 \\]", complete=False) is None
+    assert extract_answer(r"so far \boxed{12} and", complete=False) == "12"
+
+
+# One test per equivalence rule of docs/answers.md.
+@pytest.mark.parametrize(
+    ("answer", "normalized"),
+    [
+        ("13/4.", "13/4"),  # Q1 final punctuation, $ and thousands commas
+        (r"\$10,455", "10455"),
+        ("10 weeks", "10"),  # Q2 words after a number
+        ("12 m^2", "12"),
+        ("2xy", "2xy"),
+        ("f(x) = 2x + 3", "2x + 3"),  # Q3 a simple left-hand side
+        ("x^2 + y^2 = 4", "x^2 + y^2 = 4"),
+        ("x ≥ 5", r"x  \geq  5"),  # Q4 Unicode relations
+        (r"\sin(90^\circ - x)", r"\sin(\frac{90\pi}{180}- x)"),  # Q5 degrees inside trig functions
+        (r"90^\circ", r"90^\circ"),
+    ],
+)
+def test_normalize(answer: str, normalized: str) -> None:
+    assert normalize(answer) == normalized
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "same"),
+    [
+        (r"\text{3:00 p.m.}", "15:00", True),  # Q6 times of day
+        ("9:30", "9:30 a.m.", True),
+        ("19:15", "7:15 a.m.", False),
+        (r"\frac{1}{3}", "0.33", True),  # Q7 a decimal rounding the exact value, two places or more
+        (r"\frac{1}{3}", "0.3", False),
+        ("7.78", "7.8", False),
+        ("5+5i", "(1+2i)(3-i)", True),  # Q8 complex arithmetic
+        ("5+5i", "5-5i", False),
+        (r"\text{Evelyn}", r"\text{evelyn}", True),  # Q9 literal agreement
+        ("", "3", None),  # an unreadable gold is an error, not a wrong answer
+    ],
+)
+def test_equivalent(gold: str, pred: str, same: bool | None) -> None:
+    assert equivalent(gold, pred) is same
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"so $\boxed{\frac{1}{2}}$.", r"\frac{1}{2}"),
+        (r"\boxed{1} then \boxed{\left\{ 2, 3 \right\}}", r"\left\{ 2, 3 \right\}"),
+        (r"the answer is $\boxed 5$.", "5"),
+        (r"\fbox{7}", "7"),
+        ("no box here", None),
+        (r"\boxed{unclosed", None),
+    ],
+)
+def test_last_boxed(text: str, expected: str | None) -> None:
+    assert last_boxed(text) == expected
+
+
+PIECES = st.sampled_from(
+    [r"\boxed{", r"\boxed", "}", "{", "$", "$$", r"\[", r"\]", r"\(", r"\)", "</think>", "<|im_start|>"]
+    + ["Final Answer: The final answer is ", "answer:", "####", " = ", ",", " and ", "(", ")", "x >= "]
+    + ["1,234", "7.78", r"\frac{1}{2}", r"\begin{pmatrix}", r"\\", "p.m.", " weeks", ".", "I hope", "\\"]
+    + ["3:00", "\n\n"]
+)
+TEXTS = st.one_of(
+    st.text(max_size=300), st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=60).map("".join)
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS, st.booleans())
+def test_extraction_never_raises_or_hangs(text: str, complete: bool) -> None:
+    started = time.monotonic()
+    answer = extract_answer(text, complete=complete)
+    assert answer is None or (isinstance(answer, str) and answer)
+    assert time.monotonic() - started < 1.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=2_000, max_value=200_000), st.sampled_from(["{", "$", "(", "\\[", "1,"]))
+def test_extraction_stays_linear_on_long_repetitive_text(size: int, piece: str) -> None:
+    text = piece * (size // len(piece)) + r"\boxed{2}"
+    started = time.monotonic()
+    extract_answer(text)
+    extract_answer(text[:-9])
+    assert time.monotonic() - started < 2.0
