@@ -333,6 +333,13 @@ def import_command(
     metavar="I/K",
     help="Only problems whose id hashes to I mod K: run K processes (one per GPU) into one folder",
 )
+@click.option(
+    "--data-parallel",
+    type=int,
+    default=1,
+    metavar="K",
+    help="Run the K parts as K processes, each on its own --tensor-parallel-size GPUs (logs: OUTPUT/logs/)",
+)
 @click.option("--limit", type=int, default=None, help="Only the first N problems")
 @click.option("--allow-mixed", is_flag=True, help="Add traces of other settings to a folder that holds some")
 @json_option
@@ -340,6 +347,7 @@ def generate_command(
     model: str,
     input_path: str,
     output: str,
+    data_parallel: int,
     tensor_parallel_size: int | None,
     base_url: str | None,
     api_key: str | None,
@@ -359,8 +367,9 @@ def generate_command(
       tldr-data generate -m Qwen/Qwen2.5-7B-Instruct --system system1 -i problems.parquet -o traces/s1 \\
           -n 4 --temperature 0.7 --max-tokens 4096
       vllm serve MODEL & tldr-data generate -m MODEL --backend openai --base-url http://localhost:8000/v1 ...
+      tldr-data generate -m MODEL ... --data-parallel 4 --tensor-parallel-size 2   # 8 GPUs, 4 engines
     """
-    from tldr_data import generate
+    from tldr_data import generate, parallel
 
     engine_flags = {
         "tensor_parallel_size": tensor_parallel_size,
@@ -370,9 +379,15 @@ def generate_command(
     }
     # The engine flags are the commonest backend options; they fill the backend's Options like -O does.
     engine = {**backend_options, **{key: value for key, value in engine_flags.items() if value is not None}}
-    summary = generate.generate(
-        model, input_path, output, backend_options=engine, progress=progress_enabled(), **options
-    )
+    if data_parallel == 1:
+        summary = generate.generate(
+            model, input_path, output, backend_options=engine, progress=progress_enabled(), **options
+        )
+    else:
+        logs = os.path.join(output, "logs")
+        summary = parallel.generate_parallel(
+            model, input_path, output, processes=data_parallel, logs=logs, backend_options=engine, **options
+        )
     reasons = summary["finish_reasons"]
     line = (
         f"generated {summary['rows_written']:,} rows ({summary['rows_skipped']:,} already there) for "

@@ -39,3 +39,7 @@ class BackendError(TldrError):
 
 class HubError(TldrError):
     """Pushing to the Hugging Face Hub failed."""
+
+
+class StageError(TldrError):
+    """A stage run as a child process (training, a generation part) failed; the message names its log."""

@@ -102,7 +102,7 @@ def generate(
         configs = configs + ([identity] if identity not in configs else [])
         if not todo:
             summary["seconds"] = round(time.perf_counter() - started, 3)
-            done.mark_done(out, {**summary, "configs": configs})
+            _mark_done(out, part, {**summary, "configs": configs})
             return summary
 
         tok = _load_tokenizer(tokenizer or str(model))
@@ -140,7 +140,7 @@ def generate(
         summary.update(
             stats, seconds=round(seconds, 3), tokens_per_s=round(stats["completion_tokens"] / seconds, 1)
         )
-        done.mark_done(out, {**summary, "configs": configs})
+        _mark_done(out, part, {**summary, "configs": configs})
         return summary
 
 
@@ -230,6 +230,12 @@ def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> tu
     if table.num_rows == 0:
         raise InputError(f"{paths[0]}: no problems to generate for")
     return table, positions
+
+
+def _mark_done(out: Path, part: tuple[int, int] | None, summary: dict[str, Any]) -> None:
+    """The folder is done when the whole input is; one part of several marks nothing (its parent does)."""
+    if part is None or part[1] == 1:
+        done.mark_done(out, summary)
 
 
 def _check_output(out: Path, identity: dict, allow_mixed: bool) -> list[dict]:

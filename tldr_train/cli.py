@@ -24,6 +24,7 @@ from tldr_data.clitools import (
 )
 from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, MODES
 from tldr_train.evaluate import Protocol
+from tldr_train.launch import Launch
 from tldr_train.run import DEFAULT_ALPHA0, DEFAULT_TOL
 from tldr_train.training import Training
 
@@ -179,6 +180,12 @@ def sft_command(
 @click.option("--steps", type=int, default=32, help="Optimizer steps per round (paper: 32)")
 @click.option("--mix-size", type=int, help="Rows per mixture  [default: steps x batch size x grad accum]")
 @settings_options(Training, "training")
+@click.option(
+    "--fresh-optimizer",
+    is_flag=True,
+    help="Start each round's optimizer, schedule and step afresh  [default: one continuous optimisation]",
+)
+@settings_options(Launch, "launch")
 @json_option
 def init_command(
     short_model: str,
@@ -196,13 +203,18 @@ def init_command(
     steps: int,
     mix_size: int | None,
     training: Training,
+    fresh_optimizer: bool,
+    launch: Launch,
     as_json: bool,
 ) -> None:
     """Start a run: measure the reference points.
 
     Measures the System-1 (T_s, A_s) and System-2 (T_l, A_l) reference points on the dev set.
-    The decoding protocol and training settings given here are recorded in RUN/state.json and reused by
-    every round, so references and dev evaluations are measured alike. Traces stay in RUN/refs/.
+    The decoding protocol, training settings and launch settings given here are recorded in RUN/state.json
+    and reused by every round, so references and dev evaluations are measured alike. Traces stay in
+    RUN/refs/. Rounds continue one optimisation (Adam, schedule, step) unless --fresh-optimizer; with
+    --launcher each round trains in a child process (`torchrun ...`, `accelerate launch ...`), and
+    --data-parallel K generates in K processes pinned to their GPUs.
 
     \b
     Input:  two models, two pools (`verified` rows), a dev set (`problems`)
@@ -231,6 +243,8 @@ def init_command(
         steps=steps,
         mix_size=mix_size,
         training=training,
+        continuous=not fresh_optimizer,
+        launch=launch,
         progress=progress_enabled(),
     )
     points = summary["references"]
@@ -356,10 +370,16 @@ def pick_command(run_dir: str, tol: float | None, as_json: bool) -> None:
     "--bench", "benches", multiple=True, required=True, type=click.Path(), help="Benchmark `problems` Parquet"
 )
 @decoding_options
+@settings_options(Launch, "launch", exclude=("launcher",))
 @output_option("Folder to keep traces in (one subfolder per benchmark)  [default: a temporary folder]", False)
 @json_option
 def eval_command(
-    model: str, benches: tuple[str, ...], protocol: Protocol, output: str | None, as_json: bool
+    model: str,
+    benches: tuple[str, ...],
+    protocol: Protocol,
+    launch: Launch,
+    output: str | None,
+    as_json: bool,
 ) -> None:
     """Measure a model's accuracy, tokens, pass@n.
 
@@ -372,10 +392,14 @@ def eval_command(
     Output: a Markdown table (or --json); with -o, DIR/<bench>/{traces/,verified.parquet}
     Example:
       tldr-train eval -m run/round-004/ckpt --bench math500.parquet --bench aime24.parquet -n 8
+      tldr-train eval -m run/round-004/ckpt --bench aime24.parquet -n 8 --data-parallel 8   # 8 GPUs
     """
     from tldr_train import evaluate
 
-    summary = evaluate.evaluate(model, benches, output, protocol, progress=progress_enabled())
+    launch.check()
+    summary = evaluate.evaluate(
+        model, benches, output, protocol, progress=progress_enabled(), **launch.generation()
+    )
     emit_summary(summary, evaluate.render_table(summary), as_json)
 
 

@@ -24,11 +24,13 @@ from tldr_data.backends import default_backend, get_backend
 from tldr_data.decoding import Decoding
 from tldr_data.errors import ConfigError, InputError
 from tldr_data.generate import generate
+from tldr_data.parallel import generate_parallel
 from tldr_data.profile import profile
 from tldr_data.verify import verify
 
 TRACES = "traces"
 VERIFIED = "verified.parquet"
+LOGS = "logs"
 METRICS = ("n", "accuracy", "mean_tokens", "median_tokens", "p90_tokens", "truncated_rate", "pass_at_k")
 
 
@@ -74,25 +76,51 @@ def measure(
     system: str,
     by: Sequence[str] = (),
     progress: bool = False,
+    processes: int | None = None,
+    tensor_parallel_size: int = 1,
 ) -> dict[str, Any]:
-    """Generate, verify and profile `model` on `problems` into `folder`; overall (and per-`by`) metrics."""
+    """Generate, verify and profile `model` on `problems` into `folder`; overall (and per-`by`) metrics.
+
+    `processes=K` generates in K child processes pinned to their GPUs (logs in `folder/logs/`), so this
+    process never holds an engine; None generates here.
+    """
     started = time.perf_counter()
     out = Path(folder)
-    generated = generate(
-        str(model),
-        problems,
-        out / TRACES,
-        system=system,
-        decoding=protocol,
-        backend=protocol.backend,
-        progress=progress,
-    )
+    engine = {"tensor_parallel_size": tensor_parallel_size} if tensor_parallel_size > 1 else {}
+    if processes is None:
+        generated = generate(
+            str(model),
+            problems,
+            out / TRACES,
+            system=system,
+            decoding=protocol,
+            backend=protocol.backend,
+            backend_options=engine,
+            progress=progress,
+        )
+    else:
+        generated = generate_parallel(
+            str(model),
+            str(problems),
+            out / TRACES,
+            processes=processes,
+            logs=out / LOGS,
+            system=system,
+            decoding=Decoding(**{f.name: getattr(protocol, f.name) for f in fields(Decoding)}),
+            backend=protocol.backend,
+            backend_options=engine,
+        )
     verified = out / VERIFIED
     # A finished verification is reused unless generation added rows.
     if generated["rows_written"] or done.read_done(verified) is None:
         verify([out / TRACES], verified, timeout=protocol.verify_timeout, overwrite=True, progress=progress)
     overall = _metrics(profile([verified], by=[])[0])
-    result = {**overall, "verified": str(verified), "seconds": round(time.perf_counter() - started, 3)}
+    result = {
+        **overall,
+        "verified": str(verified),
+        "seconds": round(time.perf_counter() - started, 3),
+        "generate_seconds": generated["generate_seconds"],
+    }
     if by:
         result["groups"] = [
             {**{key: row[key] for key in by}, **_metrics(row)} for row in profile([verified], by=list(by))
@@ -107,10 +135,13 @@ def evaluate(
     protocol: Protocol,
     *,
     progress: bool = False,
+    processes: int | None = None,
+    tensor_parallel_size: int = 1,
 ) -> dict[str, Any]:
     """Measure `model` on each benchmark file; per difficulty level too where the file sets `difficulty`.
 
-    Without `output` the traces go to a temporary folder that is removed afterwards.
+    Without `output` the traces go to a temporary folder that is removed afterwards. `processes` and
+    `tensor_parallel_size` spread generation over the GPUs as in `measure`.
     """
     started = time.perf_counter()
     if not benches:
@@ -126,7 +157,9 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="tldr-eval-") as scratch:
         root = Path(output) if output is not None else Path(scratch)
         results = {
-            name: _measure_bench(model, bench, root / name, protocol, progress)
+            name: _measure_bench(
+                model, bench, root / name, protocol, progress, processes, tensor_parallel_size
+            )
             for name, bench in zip(names, benches, strict=True)
         }
     return {
@@ -138,8 +171,18 @@ def evaluate(
     }
 
 
-def _measure_bench(model, bench, folder: Path, protocol: Protocol, progress: bool) -> dict[str, Any]:
-    result = measure(model, bench, folder, protocol, system="eval", by=["difficulty"], progress=progress)
+def _measure_bench(model, bench, folder: Path, protocol: Protocol, progress, processes, tp) -> dict[str, Any]:
+    result = measure(
+        model,
+        bench,
+        folder,
+        protocol,
+        system="eval",
+        by=["difficulty"],
+        progress=progress,
+        processes=processes,
+        tensor_parallel_size=tp,
+    )
     levels = [group for group in result.pop("groups") if group["difficulty"] is not None]
     return {**result, "levels": levels}
 

@@ -21,6 +21,7 @@ from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References
 from tldr_data.schema import require_columns
 from tldr_train import run
 from tldr_train.evaluate import Protocol, measure
+from tldr_train.launch import Launch
 from tldr_train.run import DEFAULT_ALPHA0, DEFAULT_TOL, REFS, RunState
 from tldr_train.training import Training
 
@@ -43,17 +44,23 @@ def init_run(
     steps: int = 32,
     mix_size: int | None = None,
     training: Training | None = None,
+    continuous: bool = True,
+    launch: Launch | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Create the run folder `output` with the measured references; return the state as a dict.
 
     `mix_size` defaults to steps x batch size x gradient accumulation, i.e. one pass over each mixture.
-    `protocol` and `training` are recorded in the state and reused by every round.
+    `protocol`, `training` and `launch` (how stages run: a training launcher, K generation processes) are
+    recorded in the state and reused by every round. `continuous` carries the optimizer, schedule and step
+    from round to round (False: each round starts a fresh optimizer).
     """
     started = time.perf_counter()
     folder = Path(output)
     run.check_new(folder)
     training = training or Training()
+    launch = launch or Launch()
+    launch.check()
     if steps < 1:
         raise ConfigError(f"--steps {steps}: a round trains at least 1 step")
     size = mix_size or steps * training.batch_size * training.grad_accum
@@ -65,8 +72,13 @@ def init_run(
     check_model(str(short_model), "--short-model")
     check_model(str(long_model), "--long-model")
     protocol = (protocol or Protocol()).resolved()
-    short = measure(short_model, dev, folder / REFS / "short", protocol, system="system1", progress=progress)
-    long = measure(long_model, dev, folder / REFS / "long", protocol, system="system2", progress=progress)
+    processes = launch.generation()
+    short = measure(
+        short_model, dev, folder / REFS / "short", protocol, system="system1", progress=progress, **processes
+    )
+    long = measure(
+        long_model, dev, folder / REFS / "long", protocol, system="system2", progress=progress, **processes
+    )
     try:
         state.references = References(
             short["mean_tokens"], short["accuracy"], long["mean_tokens"], long["accuracy"]
@@ -83,6 +95,8 @@ def init_run(
         "steps": steps,
         "mix_size": size,
         "training": asdict(training),
+        "continuous": continuous,
+        "launch": asdict(launch),
         "reference_runs": {"short": _relative(short, folder), "long": _relative(long, folder)},
     }
     run.save(folder, state)

@@ -10,17 +10,19 @@ and running it again gives the same history as an uninterrupted run.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tldr_data import done
-from tldr_data.errors import ConfigError
+from tldr_data.errors import ConfigError, InputError, StageError
 from tldr_data.mix import mix
 from tldr_train import run
 from tldr_train.evaluate import Protocol, measure
-from tldr_train.run import CKPT, DEV, MIX, RunState
+from tldr_train.launch import Launch, train_in_child
+from tldr_train.run import CKPT, DEV, LOGS, MIX, RunState
 from tldr_train.sft import train
 from tldr_train.training import Training
 
@@ -51,16 +53,7 @@ def run_round(
     seconds["mix"] = _since(started)
 
     started = time.perf_counter()
-    # Training continues from the previous round's weights; round 0 starts from the original System-2 model.
-    start = base / state.history[-1]["checkpoint"] if state.history else state.config["long_model"]
-    trained = train(
-        str(start),
-        folder / MIX,
-        folder / CKPT,
-        Training(**state.config["training"]),
-        max_steps=steps,
-        seed=state.seed + number,
-    )
+    trained = train_stage(base, state, folder, number, steps)
     if not trained["skipped"]:
         # New weights make any earlier measurement of this round's checkpoint stale.
         done.discard(folder / DEV)
@@ -68,10 +61,24 @@ def run_round(
 
     started = time.perf_counter()
     protocol = Protocol.from_dict(state.config["protocol"])
-    dev = measure(
-        folder / CKPT, state.config["dev"], folder / DEV, protocol, system=folder.name, progress=progress
-    )
+    try:
+        dev = measure(
+            folder / CKPT,
+            state.config["dev"],
+            folder / DEV,
+            protocol,
+            system=folder.name,
+            progress=progress,
+            **launch_of(state).generation(),
+        )
+    except StageError as err:
+        raise StageError(f"round {number:03d} dev evaluation: {err}") from None
     seconds["eval"] = _since(started)
+    # What the engines spent; the rest of the round (process starts, loading, saving, mixing, verifying)
+    # is overhead (docs/scaling.md).
+    rate = trained["tokens_per_s"]
+    seconds["train_loop"] = round(trained["train_tokens"] / rate, 3) if rate else 0.0
+    seconds["generate"] = dev["generate_seconds"]
 
     entry = state.record(
         dev["accuracy"],
@@ -84,11 +91,71 @@ def run_round(
         mix_rows_per_pool=mixture["rows_per_pool"],
         train_loss=trained["train_loss"],
         train_tokens=trained["train_tokens"],
+        global_step=trained.get("global_step", trained["steps"]),
+        rows_over_max_length=trained.get("rows_over_max_length", 0),
         dev=_dev_record(dev, base),
         seconds=seconds,
     )
     run.save(base, state)
+    # Once the round is recorded, the trainer state it started from is no longer needed (until then a re-drawn
+    # mixture may retrain the round from it).
+    continuous = state.config.get("continuous", False)
+    _prune_trainer_checkpoints(base, keep=folder / CKPT if continuous else None)
     return entry
+
+
+def train_stage(base: Path, state: RunState, folder: Path, number: int, steps: int) -> dict[str, Any]:
+    """Train the round's checkpoint, in this process or through the run's launcher.
+
+    Training continues from the previous round's weights (round 0: the original System-2 model) and, unless
+    the run starts each round fresh, from its optimizer, scheduler and step: one continuous optimisation, as
+    the paper's single run that re-weights every 32 steps. Once a round is recorded, only its trainer
+    checkpoint (weights and optimizer state, ~16 bytes per parameter) stays on disk.
+    """
+    continuous = state.config.get("continuous", False)
+    previous = base / state.history[-1]["checkpoint"] if state.history else None
+    start = str(previous or state.config["long_model"])
+    training = Training(**state.config["training"])
+    options = {
+        "max_steps": steps,
+        "seed": state.seed + number,
+        "continue_from": _trainer_checkpoint(previous) if continuous and previous else None,
+    }
+    launcher = launch_of(state).launcher
+    if launcher:
+        log = folder / LOGS / "train.log"
+        stage = f"round {number:03d} training"
+        trained = train_in_child(
+            launcher, start, folder / MIX, folder / CKPT, training, log=log, stage=stage, **options
+        )
+    else:
+        trained = train(start, folder / MIX, folder / CKPT, training, **options)
+    return trained
+
+
+def launch_of(state: RunState) -> Launch:
+    """The run's launch settings (a run started before they existed runs every stage in this process)."""
+    return Launch(**state.config.get("launch", {}))
+
+
+def _trainer_checkpoint(ckpt: Path) -> str:
+    """The trainer checkpoint (`checkpoint-N`, with optimizer state) a finished round left in `ckpt`."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    found = get_last_checkpoint(str(ckpt)) if ckpt.is_dir() else None
+    if found is None:
+        raise InputError(
+            f"{ckpt}: holds no trainer checkpoint to continue from; the run needs a fresh optimizer "
+            "(`tldr-train init --fresh-optimizer`)"
+        )
+    return found
+
+
+def _prune_trainer_checkpoints(base: Path, keep: Path | None) -> None:
+    """Remove every round's `ckpt/checkpoint-N` but those in `keep` (the one the next round continues)."""
+    for old in base.glob(f"round-*/{CKPT}/checkpoint-*"):
+        if old.parent != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def run_rounds(run_dir: str | os.PathLike, rounds: int, **options: Any) -> Iterator[dict[str, Any]]:

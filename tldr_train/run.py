@@ -6,7 +6,8 @@ A TLDR run is one folder:
     RUN/refs/{short,long}/   the reference measurements (refs.py)
     RUN/round-NNN/mix/       the round's mixture (tldr-data mix's folder)
     RUN/round-NNN/ckpt/      the round's checkpoint (tldr-train sft's folder)
-    RUN/round-NNN/dev/       the round's dev measurement (traces/ + verified.parquet)
+    RUN/round-NNN/dev/       the round's dev measurement (traces/ + verified.parquet; logs/ of its processes)
+    RUN/round-NNN/logs/      train.log, when training runs through a launcher (torchrun, accelerate launch)
 
 Every stage output above is finished when its done-marker (tldr_data.done, `<output>.done.json`) exists.
 `refs`, `rounds`, `pick` and `report` import this module, not each other. State layout, version 1:
@@ -42,7 +43,7 @@ from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References, Update, check_al
 VERSION = 1
 STATE = "state.json"
 REFS = "refs"
-MIX, CKPT, DEV = "mix", "ckpt", "dev"
+MIX, CKPT, DEV, LOGS = "mix", "ckpt", "dev", "logs"
 DEFAULT_TOL = 0.3
 DEFAULT_ALPHA0 = 0.5
 

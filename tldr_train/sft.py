@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tldr_data import done
 from tldr_data.atomic import write_json
@@ -40,6 +41,17 @@ class SFTScriptArguments:
         default="",
         metadata={"help": "Mixture folder, dataset folder or Parquet/JSONL file in prompt-completion format"},
     )
+    continue_from: str = field(
+        default="",
+        metadata={
+            "help": "A trainer checkpoint (checkpoint-N) of an earlier run to continue: its optimizer, "
+            "scheduler and step carry on, and --max_steps more steps are trained on this dataset"
+        },
+    )
+    truncate: bool = field(
+        default=False,
+        metadata={"help": "Cut rows longer than --max_length (otherwise they are refused before training)"},
+    )
 
 
 def make_parser():
@@ -54,9 +66,11 @@ def make_parser():
 
     parser = TrlParser((SFTScriptArguments, SFTConfig, ModelConfig), prog="python -m tldr_train.sft")
     cuda = torch.cuda.is_available()
-    parser.set_defaults(
-        **Training().trl_defaults(), seed=0, bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda
-    )
+    device = {"bf16": cuda and torch.cuda.is_bf16_supported(), "use_cpu": not cuda}
+    if not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # NCCL needs GPUs: `torchrun --nproc_per_node 2 -m tldr_train.sft` on CPUs runs DDP over gloo.
+        device["ddp_backend"] = "gloo"
+    parser.set_defaults(**{**Training().trl_defaults(), "seed": 0, **device})
     return parser
 
 
@@ -65,24 +79,46 @@ def train(
     dataset: str | os.PathLike,
     output: str | os.PathLike,
     training: Training | None = None,
-    *,
-    max_steps: int | None = None,
-    seed: int | None = None,
-    extra_args: Sequence[str] = (),
+    **options: Any,
 ) -> dict:
     """Fine-tune `model` on `dataset` into `output`; return the summary (steps, tokens, tokens/s, loss).
 
+    `options` are `train_argv`'s (max_steps, seed, continue_from, extra_args).
+    """
+    return run(*parse(train_argv(model, dataset, output, training, **options)))
+
+
+def train_argv(
+    model: str,
+    dataset: str | os.PathLike,
+    output: str | os.PathLike,
+    training: Training | None = None,
+    *,
+    max_steps: int | None = None,
+    seed: int | None = None,
+    continue_from: str | os.PathLike | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The flags of `python -m tldr_train.sft` for these settings: what a launcher (torchrun, ...) runs.
+
     Settings of `training` that differ from its defaults become flags, over the recipe's values
     (`extra_args` may hold `--config r.yaml`); `max_steps` None means the recipe's, else -1 (epochs).
-    `extra_args` are HF/TRL flags in their own spelling (`--lr_scheduler_type cosine`); they come last,
-    so they override the named settings.
+    `continue_from` is an earlier run's trainer checkpoint to carry on from (see `_train_and_save`).
+    `extra_args` are HF/TRL flags in their own spelling (`--warmup_ratio 0.1`); they come last, so they
+    override the named settings.
     """
-    named = {"model_name_or_path": model, "dataset": dataset, "output_dir": output, "max_steps": max_steps}
+    named = {
+        "model_name_or_path": model,
+        "dataset": dataset,
+        "output_dir": output,
+        "max_steps": max_steps,
+        "continue_from": continue_from,
+    }
     argv = [token for key, value in named.items() if value is not None for token in (f"--{key}", str(value))]
     argv += (training or Training()).trl_flags()
     if seed is not None:
         argv += ["--seed", str(seed)]
-    return run(*parse(argv + list(extra_args)))
+    return argv + list(extra_args)
 
 
 def parse(argv: Sequence[str]) -> tuple:
@@ -128,22 +164,70 @@ def run(script_args, training_args, model_args) -> dict:
     if finished is not None:
         return {**finished, "skipped": True}
     _check_report_to(training_args.report_to)
+    lengths = check_lengths(script_args, training_args, model_args)
     # One process per output: a second `sft` into the same folder fails at once. The processes of one
     # distributed launch (WORLD_SIZE > 1) share the folder by design and do not take the lock.
     single = int(os.environ.get("WORLD_SIZE", "1")) == 1
     # transformers prints its training logs on stdout; stdout is for the summary, so they go to stderr.
     with output_lock(output) if single else contextlib.nullcontext(), contextlib.redirect_stdout(sys.stderr):
-        return _train_and_save(script_args, training_args, model_args, output)
+        return _train_and_save(script_args, training_args, model_args, output, lengths)
 
 
-def _train_and_save(script_args, training_args, model_args, output: Path) -> dict:
-    """Resume from the last checkpoint if any; the done marker is written last, after the model."""
+def check_lengths(script_args, training_args, model_args) -> dict:
+    """Count the rows longer than max_length as TRL tokenizes them; refuse them unless --truncate.
+
+    TRL cuts such rows silently, losing their end and EOS: the answer a reasoning trace exists for.
+    """
+    limit = training_args.max_length
+    if limit is None:
+        return {"max_length": None, "rows_over_max_length": 0}
+    dataset = load_prompt_completion(script_args.dataset)
+    tokenizer = _tokenizer(model_args)
+    lengths = [len(token_ids(tokenizer, row["prompt"], row["completion"])) for row in dataset]
+    over = sum(1 for n in lengths if n > limit)
+    if over and not script_args.truncate:
+        raise ConfigError(
+            f"sft: {over} of {len(lengths)} rows of {script_args.dataset} are longer than max length {limit} "
+            f"tokens (the longest: {max(lengths):,}); raise --max-length, or pass --truncate to cut them"
+        )
+    return {"max_length": limit, "rows_over_max_length": over}
+
+
+def token_ids(tokenizer, prompt, completion) -> list[int]:
+    """The token ids of prompt + completion as TRL's SFTTrainer builds them (chat template for messages)."""
+    if isinstance(prompt, list):
+        messages = prompt + completion
+        return tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+    return tokenizer(prompt + completion)["input_ids"]
+
+
+def _tokenizer(model_args):
+    from transformers import AutoTokenizer
+
+    model = model_args.model_name_or_path
+    if not model:
+        raise ConfigError("sft: no model given; pass -m/--model (a model folder or hub id)")
+    check_model(model, "-m/--model")
+    try:
+        return AutoTokenizer.from_pretrained(model, revision=model_args.model_revision)
+    except OSError as err:
+        raise InputError(f"model {model}: cannot be loaded ({str(err).splitlines()[0]})") from err
+
+
+def _train_and_save(script_args, training_args, model_args, output: Path, lengths: dict) -> dict:
+    """Resume from the last checkpoint if any; the done marker is written last, after the model.
+
+    With `continue_from`, training carries on from an earlier run's trainer checkpoint (optimizer, scheduler,
+    step and RNG states, and the weights saved with them) for `max_steps` more steps on this dataset: TLDR's
+    rounds as one continuous optimisation. A killed continued run resumes from its own last checkpoint.
+    """
     started = time.perf_counter()
+    start_step = _continued_step(script_args.continue_from, training_args)
     trainer = build_trainer(script_args, training_args, model_args)
     if trainer.accelerator.is_main_process:
         write_json(resolved_config(script_args, training_args, model_args), output / CONFIG_FILE)
-    resume = training_args.resume_from_checkpoint or _last_checkpoint(output)
-    result = trainer.train(resume_from_checkpoint=resume)
+    resume = training_args.resume_from_checkpoint or _last_checkpoint(output) or script_args.continue_from
+    result = trainer.train(resume_from_checkpoint=resume or None)
     if model_args.use_peft:
         trainer.save_model(str(output / ADAPTER_DIR))
         trainer.accelerator.wait_for_everyone()
@@ -159,13 +243,15 @@ def _train_and_save(script_args, training_args, model_args, output: Path) -> dic
         "output": str(output),
         "model": model_args.model_name_or_path,
         "dataset": script_args.dataset,
-        "steps": trainer.state.global_step,
+        "steps": trainer.state.global_step - start_step,
+        "global_step": trainer.state.global_step,
         "resumed_from": str(resume) if resume else None,
         "train_tokens": tokens,
         "tokens_per_s": round(tokens / runtime, 1) if runtime else None,
         "final_loss": logged_losses[-1] if logged_losses else result.training_loss,
         "train_loss": result.training_loss,
         "lora": model_args.use_peft,
+        **lengths,
         "seconds": round(time.perf_counter() - started, 3),
     }
     if trainer.accelerator.is_main_process:
@@ -176,7 +262,6 @@ def _train_and_save(script_args, training_args, model_args, output: Path) -> dic
 
 def build_trainer(script_args, training_args, model_args):
     """An SFTTrainer over the prompt/completion columns of the dataset (others, e.g. `pool`, are dropped)."""
-    from transformers import AutoTokenizer
     from trl import SFTTrainer, get_peft_config
 
     training_args.model_init_kwargs = {
@@ -186,21 +271,19 @@ def build_trainer(script_args, training_args, model_args):
         **(training_args.model_init_kwargs or {}),
     }
     dataset = load_prompt_completion(script_args.dataset)
-    model = model_args.model_name_or_path
-    if not model:
-        raise ConfigError("sft: no model given; pass -m/--model (a model folder or hub id)")
-    check_model(model, "-m/--model")
+    tokenizer = _tokenizer(model_args)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model, revision=model_args.model_revision)
         return SFTTrainer(
-            model=model,
+            model=model_args.model_name_or_path,
             args=training_args,
             train_dataset=dataset,
             processing_class=tokenizer,
             peft_config=get_peft_config(model_args),
         )
     except OSError as err:
-        raise InputError(f"model {model}: cannot be loaded ({str(err).splitlines()[0]})") from err
+        raise InputError(
+            f"model {model_args.model_name_or_path}: cannot be loaded ({str(err).splitlines()[0]})"
+        ) from err
 
 
 def load_prompt_completion(path: str | os.PathLike):
@@ -280,6 +363,20 @@ def _merge_adapter(adapter: Path, output: Path, model_args) -> None:
     merged = AutoPeftModelForCausalLM.from_pretrained(str(adapter), dtype=model_args.dtype).merge_and_unload()
     merged.save_pretrained(str(output))
     AutoTokenizer.from_pretrained(str(adapter)).save_pretrained(str(output))
+
+
+def _continued_step(checkpoint: str, training_args) -> int:
+    """The step an earlier run's checkpoint ended at; `max_steps` becomes that many steps after it."""
+    if not checkpoint:
+        return 0
+    state = Path(checkpoint) / "trainer_state.json"
+    if not state.is_file():
+        raise InputError(f"--continue_from {checkpoint}: not a trainer checkpoint (no trainer_state.json)")
+    if training_args.max_steps < 1:
+        raise ConfigError("sft: --continue_from needs --max_steps, the steps to train after the checkpoint")
+    step = json.loads(state.read_text())["global_step"]
+    training_args.max_steps += step
+    return step
 
 
 def _last_checkpoint(output: Path) -> str | None:

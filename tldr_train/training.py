@@ -27,8 +27,35 @@ class Training:
     grad_accum: int = field(
         default=1, metadata={"trl": "gradient_accumulation_steps", "help": "Gradient accumulation steps"}
     )
-    max_length: int = field(
-        default=1024, metadata={"trl": "max_length", "help": "Tokens per sequence, longer ones truncated"}
+    lr_scheduler: str = field(
+        default="constant",
+        metadata={
+            "trl": "lr_scheduler_type",
+            "help": "Learning-rate schedule (the paper: constant; TRL's own default is linear)",
+        },
+    )
+    max_length: int | None = field(
+        default=None,
+        metadata={
+            "trl": "max_length",
+            "help": "Tokens per sequence; longer rows are refused unless --truncate  [default: no limit]",
+        },
+    )
+    truncate: bool = field(
+        default=False,
+        metadata={
+            "flags": ("--truncate/--no-truncate",),
+            "trl": "truncate",
+            "help": "Cut rows longer than --max-length instead of refusing them",
+        },
+    )
+    gradient_checkpointing: bool = field(
+        default=False,
+        metadata={
+            "flags": ("--gradient-checkpointing/--no-gradient-checkpointing",),
+            "trl": "gradient_checkpointing",
+            "help": "Recompute activations in the backward pass: long sequences in less memory",
+        },
     )
     lora: bool = field(
         default=False,
@@ -61,11 +88,12 @@ class Training:
     )
 
     def trl_defaults(self) -> dict[str, Any]:
-        """These settings under TRL's names, for the parser's defaults (bf16 None: left to the device)."""
+        """These settings under TRL's names, for the parser's defaults (bf16 None: left to the device;
+        max_length None: no limit, where TRL's default would cut at 1024)."""
         return {
             f.metadata["trl"]: getattr(self, f.name)
             for f in fields(self)
-            if getattr(self, f.name) is not None
+            if getattr(self, f.name) is not None or f.name == "max_length"
         }
 
     def trl_flags(self) -> list[str]:

@@ -73,10 +73,13 @@ tldr-data mix --short "$OUT/teach/system1.easy.parquet" --long "$OUT/teach/syste
     --size $(( $(levels_in "$EASY_LEVELS") * TRAIN_PER_LEVEL )) --seed "$SEED" -o "$OUT/mix/system1"
 tldr-data mix --short "$OUT/teach/system1.easy.parquet" --long "$OUT/teach/system2.verified.parquet" --ratio 0 \
     --size $(( $(levels_in "$LEVELS") * TRAIN_PER_LEVEL )) --seed "$SEED" -o "$OUT/mix/system2"
+TRUNCATION=(--no-truncate)
+[[ ${TRUNCATE,,} == true ]] && TRUNCATION=(--truncate)
 for system in system1 system2; do
     steps_var=${system^^}_STEPS
     tldr-train sft -m "$OUT/models/base" -d "$OUT/mix/$system" -o "$OUT/models/$system" --max-steps "${!steps_var}" \
-        --lr "$LR" --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH" --seed "$SEED" --warmup_steps "$WARMUP_STEPS"
+        --lr "$LR" --lr-scheduler linear --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" \
+        --seed "$SEED" --warmup_steps "$WARMUP_STEPS"
 done
 
 step "6. Sample both models on fresh problems, verify, profile, and select the two pools"
@@ -96,12 +99,14 @@ tldr-data select "$OUT/traces/system2.verified.parquet" --shortest-correct -o "$
 
 step "7. TLDR: reference points on dev, then $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools"
 # The static 1:1 mixture is the same loop with the ratio held at 0.5 (--mode constant): same budget, same draws.
+OPTIMIZER=(--lr-scheduler "$ROUND_LR_SCHEDULER")
+[[ ${CONTINUOUS,,} == true ]] || OPTIMIZER+=(--fresh-optimizer)
 for mode in tldr constant; do
     tldr-train init --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
         -o "$OUT/$mode" --mode "$mode" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$ROUND_SEED" \
         --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
-        --max-length "$MAX_LENGTH"
+        --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" "${OPTIMIZER[@]}"
     tldr-train run --run "$OUT/$mode" --rounds "$ROUNDS"
 done
 tldr-train pick --run "$OUT/tldr"

@@ -65,8 +65,11 @@ def test_init_writes_the_state_and_keeps_the_traces(started_run: Path):
     assert state["config"]["steps"] == 4 and state["config"]["mix_size"] == 16
     training = Training(**state["config"]["training"])
     assert training == Training(
-        learning_rate=1e-2, batch_size=4, grad_accum=1, max_length=64, report_to="none"
+        learning_rate=1e-2, batch_size=4, grad_accum=1, max_length=128, report_to="none"
     )
+    assert training.lr_scheduler == "constant"  # the paper's, and one schedule across continued rounds
+    assert state["config"]["continuous"] is True
+    assert state["config"]["launch"] == {"launcher": None, "data_parallel": 1, "tensor_parallel": 1}
     for name in ("short", "long"):
         assert list((started_run / "refs" / name / "traces").glob("*.parquet"))
         assert (started_run / "refs" / name / "verified.parquet").exists()

@@ -202,3 +202,85 @@ def test_report_to_an_absent_integration_names_the_package(
     with pytest.raises(ConfigError, match="--report-to wandb: not installed here; pip install wandb"):
         train(tiny_model, sft_mixture, tmp_path / "o", training=Training(report_to="wandb"))
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_continuing_a_checkpoint_carries_step_adam_state_and_schedule_on(
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    training = Training(learning_rate=1e-3, lr_scheduler="linear", **FAST)
+    first = train(tiny_model, sft_mixture, tmp_path / "r0", training, max_steps=3)
+    assert first["steps"] == 3 and first["global_step"] == 3
+    previous = tmp_path / "r0" / "checkpoint-3"
+    carried = train(
+        str(tmp_path / "r0"), sft_mixture, tmp_path / "r1", training, max_steps=2, continue_from=previous
+    )
+    fresh = train(str(tmp_path / "r0"), sft_mixture, tmp_path / "f1", training, max_steps=2)
+    assert carried["steps"] == 2 and carried["global_step"] == 5 and carried["resumed_from"] == str(previous)
+    assert fresh["steps"] == 2 and fresh["global_step"] == 2
+
+    def adam(folder: Path) -> dict:
+        return torch.load(folder / "optimizer.pt", weights_only=False)["state"][0]
+
+    # Adam's step counter and moments continue from round 0's: 3 + 2 steps, not 2 from zeros.
+    assert int(adam(tmp_path / "r1" / "checkpoint-5")["step"]) == 5
+    assert int(adam(tmp_path / "f1" / "checkpoint-2")["step"]) == 2
+    assert not torch.equal(
+        adam(tmp_path / "r1" / "checkpoint-5")["exp_avg_sq"],
+        adam(tmp_path / "f1" / "checkpoint-2")["exp_avg_sq"],
+    )
+    state = json.loads((tmp_path / "r1" / "checkpoint-5" / "trainer_state.json").read_text())
+    assert state["global_step"] == 5 and state["max_steps"] == 5
+
+
+def test_rows_over_max_length_are_refused_in_one_line_unless_truncation_is_asked(
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    from tldr_train.sft import check_lengths, token_ids
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    lengths = [
+        len(token_ids(tokenizer, r["prompt"], r["completion"])) for r in load_prompt_completion(sft_mixture)
+    ]
+    limit = max(lengths) - 1
+    over = sum(1 for n in lengths if n > limit)
+    base = [
+        "--model_name_or_path",
+        str(tiny_model),
+        "--dataset",
+        str(sft_mixture),
+        "--output_dir",
+        str(tmp_path),
+    ]
+    longest = max(lengths)
+    message = (
+        f"{over} of {len(lengths)} rows .* longer than max length {limit} tokens \\(the longest: {longest}\\)"
+    )
+    with pytest.raises(ConfigError, match=message + "; raise --max-length, or pass --truncate"):
+        check_lengths(*parse([*base, "--max_length", str(limit)]))
+    cut = check_lengths(*parse([*base, "--max_length", str(limit), "--truncate"]))
+    assert cut == {"max_length": limit, "rows_over_max_length": over}
+    assert check_lengths(*parse(base)) == {"max_length": None, "rows_over_max_length": 0}
+
+
+def test_counted_lengths_are_the_lengths_trl_trains_on(tiny_model: Path, sft_mixture: Path, tmp_path: Path):
+    from tldr_train.sft import token_ids
+
+    args = parse(
+        [
+            "--model_name_or_path",
+            str(tiny_model),
+            "--dataset",
+            str(sft_mixture),
+            "--output_dir",
+            str(tmp_path),
+        ]
+    )
+    trainer = build_trainer(*args)
+    rows = load_prompt_completion(sft_mixture)
+    counted = sorted(len(token_ids(trainer.processing_class, r["prompt"], r["completion"])) for r in rows)
+    assert counted == sorted(len(ids) for ids in trainer.train_dataset["input_ids"])
