@@ -26,23 +26,31 @@ INSTRUCTION = "Please reason step by step, and put your final answer within \\bo
 
 
 def make_pool(path: Path, name: str, rows: int, min_bytes: int, max_bytes: int) -> None:
-    """A pool with `verified` columns that mix reads; completion lengths uniform in [min_bytes, max_bytes]."""
+    """A pool with the `verified` columns mix reads; completion lengths uniform in [min_bytes, max_bytes].
+
+    Rows are made by DuckDB and written by pyarrow in 65,536-row groups with its default 1 MB pages, as
+    `tldr-data select` (pyarrow) writes pools.
+    """
     import duckdb
+    import pyarrow.parquet as pq
 
     config = json.dumps({"instruction": INSTRUCTION, "temperature": 0.7}).replace("'", "''")
     span = max_bytes - min_bytes
-    duckdb.sql(
-        f"""COPY (
-            SELECT '{name}-' || i AS problem_id,
+    reader = duckdb.sql(
+        f"""SELECT '{name}-' || i AS problem_id,
                    'Question ' || i || ': what is ' || (i * 7) || ' mod 13?' AS question,
                    repeat(md5(i::VARCHAR || '{name}') || ' ', n_bytes // 33) AS completion,
                    CAST(n_bytes // 4 AS INTEGER) AS completion_tokens,
                    '{config}' AS gen_config,
-                   '{name}' AS system
+                   '{name}' AS system,
+                   TRUE AS correct
             FROM (SELECT i, CAST({min_bytes} + hash(i, '{name}') % {span + 1} AS BIGINT) AS n_bytes
                   FROM range({rows}) AS t(i))
-        ) TO '{path}' (FORMAT parquet, COMPRESSION zstd)"""
-    )
+            ORDER BY i"""
+    ).to_arrow_reader(65_536)
+    with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
 
 
 def pandas_mix(short: str, long: str, output: Path, ratio: float, size: int, seed: int) -> None:

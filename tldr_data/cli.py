@@ -25,6 +25,7 @@ from tldr_data.clitools import (
     settings_options,
 )
 from tldr_data.decoding import Decoding
+from tldr_data.paths import public_path
 from tldr_data.prompts import DEFAULT_INSTRUCTION
 from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, MODES
 
@@ -68,13 +69,18 @@ def _round_branch(round_: int | None) -> str | None:
 
 
 def _command_line(ctx: click.Context) -> str:
-    """The command as the user could re-type it, rebuilt from parsed options (recorded in dataset cards)."""
+    """The command as the user could re-type it, rebuilt from parsed options (recorded in dataset cards).
+
+    Paths appear as `public_path` shows them: cards are pushed to the Hub and must not name local folders.
+    """
     words = ["tldr-data", ctx.info_name or ""]
     for param in ctx.command.params:
         value = ctx.params.get(param.name)
         if not isinstance(param, click.Option) or value in (None, False) or param.name == "as_json":
             continue
         flag = param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+        if isinstance(value, str) and (os.path.isabs(value) or os.path.exists(value)):
+            value = public_path(value)
         words += [flag] if value is True else [flag, str(value)]
     return shlex.join(words)
 
@@ -504,13 +510,9 @@ def profile_command(
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @output_option("Output pool, `verified` Parquet file")
 @click.option(
-    "--shortest-correct",
-    "mode",
-    flag_value="shortest-correct",
-    default=True,
-    help="Per problem, keep the shortest correct sample",
+    "--shortest-correct", is_flag=True, help="Per problem, keep the shortest correct sample  [default]"
 )
-@click.option("--all-correct", "mode", flag_value="all-correct", help="Keep every distinct correct sample")
+@click.option("--all-correct", is_flag=True, help="Keep every distinct correct sample")
 @click.option(
     "--max-tokens", type=click.IntRange(min=1), default=None, help="Drop completions longer than this"
 )
@@ -527,7 +529,8 @@ def profile_command(
 def select_command(
     inputs: tuple[str, ...],
     output: str,
-    mode: str,
+    shortest_correct: bool,
+    all_correct: bool,
     max_tokens: int | None,
     drop_truncated: bool,
     where: str | None,
@@ -548,6 +551,9 @@ def select_command(
     """
     from tldr_data import duck, select
 
+    if shortest_correct and all_correct:
+        raise click.UsageError("--shortest-correct and --all-correct contradict each other; give one")
+    mode = "all-correct" if all_correct else "shortest-correct"
     options = {"mode": mode, "max_tokens": max_tokens, "drop_truncated": drop_truncated, "where": where}
     if show_sql:
         click.echo(select.select_sql(duck.connect(), inputs, **options))
@@ -655,8 +661,10 @@ def mix_command(
       tldr-data mix --short s.parquet --long l.parquet --ratio 0.9184 --round 1 --size 256 \\
           -o run/round-001/mix --push-to-hub me/tldr-mix
     """
-    from tldr_data import mix
+    from tldr_data import hub, mix
 
+    if repo_id:
+        hub.check_push(repo_id, revision or _round_branch(round_))
     summary = mix.mix(
         short_pool,
         long_pool,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import sys
 import traceback
 import typing
@@ -22,12 +23,41 @@ from tldr_data.errors import TldrError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
-class TldrGroup(click.Group):
-    """A Click group that reports TldrError as `Error: ...` with its exit code, never a traceback.
+class TldrCommand(click.Command):
+    """A Click command whose number options refuse NaN and infinity, whatever their declared type.
 
-    An unexpected exception is a bug: it is reported in one line too, with the traceback only
-    under `--debug` (set by the group callback into `ctx.obj`).
+    No setting of this toolkit means anything at NaN or infinity (a NaN compares false with every bound,
+    so range checks let it through), so the check lives here once, for every float option of every
+    command, and runs while parsing: before anything is loaded or written.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        for param in self.params:
+            for value in _flatten(ctx.params.get(param.name)):
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+        return rest
+
+
+def _flatten(value: Any) -> list[Any]:
+    """A parameter's value as a flat list (multiple options and tuple types hold several)."""
+    if isinstance(value, tuple | list):
+        return [item for part in value for item in _flatten(part)]
+    return [value]
+
+
+class TldrGroup(click.Group):
+    """A Click group that reports every error in one line with its exit code, never a traceback.
+
+    TldrError and its kinds are the library's failures (exit 1) and bad input (exit 2); Click's usage errors
+    (unknown or malformed options) exit 2 in the same one-line form; an OSError (disk full, no permission)
+    is a runtime failure, exit 1, named by its file. An unexpected exception is a bug: it is
+    reported in one line too, with the traceback only under `--debug` (set by the group callback into
+    `ctx.obj`). Its commands are TldrCommands.
+    """
+
+    command_class = TldrCommand
 
     def list_commands(self, ctx: click.Context | None) -> list[str]:
         """Commands in the order cli.py defines them: the order of the pipeline's stages."""
@@ -37,10 +67,19 @@ class TldrGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TldrError as err:
-            click.echo(f"Error: {err}", err=True)
+            click.echo(f"Error: {_one_line(str(err))}", err=True)
+            ctx.exit(err.exit_code)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx else ctx.command_path
+            click.echo(f"Error: {_one_line(err.format_message())} (see `{where} --help`)", err=True)
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except OSError as err:
+            # The machine refused (disk full, file too large, permission, read-only): a runtime failure.
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"Error: {where}{_one_line(err.strerror or str(err))}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
@@ -48,10 +87,16 @@ class TldrGroup(click.Group):
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
             click.echo(
-                f"Error: unexpected {type(err).__name__}: {err} (re-run with --debug for the traceback)",
+                f"Error: unexpected {type(err).__name__}: {_one_line(str(err))} "
+                "(re-run with --debug for the traceback)",
                 err=True,
             )
             ctx.exit(1)
+
+
+def _one_line(text: str) -> str:
+    """A message as one line: the contract is one line per error, whatever a library put in it."""
+    return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
 def settings_options(cls: type, name: str, exclude: Collection[str] = ()) -> Callable:

@@ -7,6 +7,7 @@ and defaults in each field's metadata), and tldr_train's measurement protocol ex
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 from tldr_data.backends.base import Sampling
@@ -37,6 +38,9 @@ class Decoding:
         """Reject settings no engine can use, naming the option."""
         if self.n < 1:
             raise ConfigError(f"-n must be at least 1 (got {self.n})")
+        for flag, value in (("--temperature", self.temperature), ("--top-p", self.top_p)):
+            if not math.isfinite(value):
+                raise ConfigError(f"{flag} must be a finite number (got {value})")
         if self.temperature < 0:
             raise ConfigError(f"--temperature must be >= 0 (got {self.temperature}); 0 means greedy")
         if not 0 < self.top_p <= 1:

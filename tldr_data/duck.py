@@ -11,11 +11,19 @@ import duckdb
 from tldr_data.errors import InputError
 
 
-def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection; `threads` caps its worker threads (None: DuckDB's default)."""
+def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection; `threads` caps its worker threads (None: DuckDB's default).
+
+    `memory_limit` (e.g. "600MB") bounds DuckDB's buffers; beyond it, work spills to its temp directory.
+    With a limit, insertion order is not preserved (it costs memory): queries on such a connection say
+    ORDER BY wherever row order matters.
+    """
     con = duckdb.connect(":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
     return con
 
 

@@ -10,6 +10,7 @@ the folder done (tldr_data/done.py) with its summary and the settings the folder
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -17,7 +18,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ import duckdb
 import pyarrow as pa
 
 from tldr_data import done, duck
-from tldr_data.atomic import write_parquet
+from tldr_data.atomic import sweep_stale, write_parquet
 from tldr_data.backends import BACKENDS, Backend, default_backend, get_backend
 from tldr_data.decoding import Decoding
-from tldr_data.errors import ConfigError, InputError, OutputExistsError
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError, TldrError
+from tldr_data.lock import output_lock
+from tldr_data.models import check_model
 from tldr_data.prompts import render_prompt
 from tldr_data.schema import conform, require_columns
 
@@ -67,71 +70,78 @@ def generate(
     _check_settings(batch_size, limit, part, system)
     n = decoding.n
     identity = {"model": str(model), "system": system, "gen_config": decoding.gen_config()}
+    _check_models(str(model), tokenizer, backend)
     engine_factory = _backend_factory(backend, str(model), backend_options)
     problems, positions = _read_problems(input, limit, part)
     out = Path(output)
     configs = _check_output(out, identity, allow_mixed)
-    finished = _finished(out, identity)
-    todo = [
-        (row, s)
-        for row, pid in enumerate(problems.column("problem_id").to_pylist())
-        for s in range(n)
-        if (pid, s) not in finished
-    ]
-    summary = {
-        "output": str(out),
-        "model": str(model),
-        "system": system,
-        "backend": None,
-        "problems": problems.num_rows,
-        "n": n,
-        "rows_written": 0,
-        "rows_skipped": problems.num_rows * n - len(todo),
-        "shards_written": 0,
-        "completion_tokens": 0,
-        "finish_reasons": {},
-        "seconds": 0.0,
-        "generate_seconds": 0.0,
-        "tokens_per_s": 0.0,
-    }
-    configs = configs + ([identity] if identity not in configs else [])
-    if not todo:
-        summary["seconds"] = round(time.perf_counter() - started, 3)
+    with _writing(out, part):
+        finished = _finished(out, identity)
+        todo = [
+            (row, s)
+            for row, pid in enumerate(problems.column("problem_id").to_pylist())
+            for s in range(n)
+            if (pid, s) not in finished
+        ]
+        summary = {
+            "output": str(out),
+            "model": str(model),
+            "system": system,
+            "backend": None,
+            "problems": problems.num_rows,
+            "n": n,
+            "rows_written": 0,
+            "rows_skipped": problems.num_rows * n - len(todo),
+            "shards_written": 0,
+            "completion_tokens": 0,
+            "finish_reasons": {},
+            "seconds": 0.0,
+            "generate_seconds": 0.0,
+            "tokens_per_s": 0.0,
+        }
+        configs = configs + ([identity] if identity not in configs else [])
+        if not todo:
+            summary["seconds"] = round(time.perf_counter() - started, 3)
+            _mark_done(out, part, {**summary, "configs": configs})
+            return summary
+
+        tok = _load_tokenizer(tokenizer or str(model))
+        questions = problems.column("question").to_pylist()
+        prompts = {
+            row: render_prompt(tok, questions[row], decoding.instruction, decoding.system_prompt)
+            for row in sorted({r for r, _ in todo})
+        }
+        engine, owned = engine_factory()
+        summary["backend"] = engine.name
+        done.clear_done(out)
+        try:
+            stats = _run(
+                engine,
+                tok,
+                problems,
+                positions,
+                prompts,
+                todo,
+                decoding,
+                identity,
+                out,
+                batch_size,
+                progress,
+            )
+        except TldrError as err:
+            kept = len(_finished(out, identity))
+            raise type(err)(
+                f"{err}; {kept:,} finished rows are kept in {out}: the same command resumes from them"
+            ) from None
+        finally:
+            if owned:
+                engine.close()
+        seconds = time.perf_counter() - started
+        summary.update(
+            stats, seconds=round(seconds, 3), tokens_per_s=round(stats["completion_tokens"] / seconds, 1)
+        )
         _mark_done(out, part, {**summary, "configs": configs})
         return summary
-
-    tok = _load_tokenizer(tokenizer or str(model))
-    questions = problems.column("question").to_pylist()
-    prompts = {
-        row: render_prompt(tok, questions[row], decoding.instruction, decoding.system_prompt)
-        for row in sorted({r for r, _ in todo})
-    }
-    engine, owned = engine_factory()
-    summary["backend"] = engine.name
-    done.clear_done(out)
-    try:
-        stats = _run(
-            engine,
-            tok,
-            problems,
-            positions,
-            prompts,
-            todo,
-            decoding,
-            identity,
-            out,
-            batch_size,
-            progress,
-        )
-    finally:
-        if owned:
-            engine.close()
-    seconds = time.perf_counter() - started
-    summary.update(
-        stats, seconds=round(seconds, 3), tokens_per_s=round(stats["completion_tokens"] / seconds, 1)
-    )
-    _mark_done(out, part, {**summary, "configs": configs})
-    return summary
 
 
 def _check_settings(batch_size, limit, part, system) -> None:
@@ -143,6 +153,32 @@ def _check_settings(batch_size, limit, part, system) -> None:
         raise ConfigError(f"--part must be I/K with 0 <= I < K (got {part[0]}/{part[1]})")
     if not system.strip():
         raise ConfigError("--system must be a non-empty label (system1, system2 or your own)")
+
+
+@contextlib.contextmanager
+def _writing(out: Path, part: tuple[int, int] | None) -> Iterator[None]:
+    """Hold the folder while generating into it: one process per folder, or one per `--part`.
+
+    A process without --part holds the folder's lock exclusively; one with --part I/K holds it shared and
+    the lock of its part exclusively, so K processes fill one folder side by side while a second copy of
+    any of them fails at once instead of writing every row again. Temporaries of killed runs are deleted.
+    """
+    with contextlib.ExitStack() as locks:
+        if part is None:
+            locks.enter_context(output_lock(out))
+        else:
+            locks.enter_context(output_lock(out, shared=True))
+            locks.enter_context(output_lock(out, name=f"{out.name}.part-{part[0]}-of-{part[1]}"))
+        sweep_stale(out)
+        yield
+
+
+def _check_models(model: str, tokenizer: str | None, backend: str | Backend | None) -> None:
+    """The tokenizer (default: the model) is always loaded here; the model too, unless no engine loads it."""
+    check_model(tokenizer or model, "--tokenizer" if tokenizer else "-m/--model")
+    served = isinstance(backend, Backend) or (backend or default_backend()) in ("openai", "fake")
+    if tokenizer and not served:
+        check_model(model, "-m/--model")
 
 
 def _backend_factory(backend, model, backend_options):
@@ -170,6 +206,11 @@ def _read_problems(input, limit: int | None, part: tuple[int, int] | None) -> tu
     try:
         names = duck.columns(con, table_expr)
         require_columns(names, "problems", ", ".join(map(str, paths)))
+        if "completion" in names:
+            raise SchemaError(
+                f"{', '.join(map(str, paths))}: holds `traces` (it has a completion column); "
+                "generate reads `problems`"
+            )
         table = con.sql(f"SELECT * FROM {table_expr}").to_arrow_table()
     except duckdb.Error as err:
         where = ", ".join(map(str, paths))

@@ -8,6 +8,7 @@ has transient 5xx; those are retried with exponential backoff, anything else fai
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from tldr_data.errors import HubError, InputError
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_BRANCH = re.compile(r"[A-Za-z0-9._/-]+")
 T = TypeVar("T")
 
 
@@ -39,11 +41,10 @@ def push(
     source = Path(folder)
     if not source.is_dir():
         raise InputError(f"{source}: no such folder to push")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise InputError(f"{repo_id!r}: expected a repository id ORG/NAME")
     if retries < 1:
         raise InputError(f"retries={retries}: need at least 1 attempt")
-    api = HfApi(token=token or os.environ.get("HF_TOKEN") or None)
+    token = check_push(repo_id, revision, token)
+    api = HfApi(token=token)
     started = time.perf_counter()
     calls = _Retrying(retries, backoff, where=f"{source} -> {repo_id}")
     calls(api.create_repo, repo_id, repo_type="dataset", private=private, exist_ok=True)
@@ -69,6 +70,38 @@ def push(
         "attempts": calls.attempts,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def check_push(repo_id: str, revision: str | None = None, token: str | None = None) -> str:
+    """Check a push's settings before any work is done for it; return the token to push with.
+
+    `token` defaults to the HF_TOKEN environment variable, then to the token saved by `hf auth login`.
+    """
+    from huggingface_hub import get_token
+
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise InputError(f"{repo_id!r}: expected a repository id ORG/NAME")
+    if revision is not None and not _valid_branch(revision):
+        raise InputError(
+            f"--revision {revision!r}: not a valid branch name (letters, digits, `-`, `_`, `.` and `/` "
+            "between parts; no spaces, `..` or leading/trailing `/`)"
+        )
+    token = token or os.environ.get("HF_TOKEN") or get_token()
+    if not token:
+        raise InputError(
+            "no Hugging Face token found: set HF_TOKEN, or run `hf auth login` (a token with write access)"
+        )
+    return token
+
+
+def _valid_branch(name: str) -> bool:
+    """A git branch name the Hub accepts: safe characters, no empty, dot-led or `.lock` parts."""
+    parts = name.split("/")
+    return (
+        bool(_BRANCH.fullmatch(name))
+        and all(part and not part.startswith(".") and not part.endswith(".lock") for part in parts)
+        and ".." not in name
+    )
 
 
 class _Retrying:

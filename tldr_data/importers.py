@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from tldr_data.atomic import write_parquet
 from tldr_data.errors import InputError, OutputExistsError
+from tldr_data.paths import check_outputs
 from tldr_data.schema import TRACES, conform
 
 FORMATS = ("skythought",)
@@ -46,13 +47,20 @@ def import_traces(
         raise OutputExistsError(f"{output} exists; pass --overwrite to replace it")
     if not inputs:
         raise InputError("no input files given")
+    check_outputs({"-o/--output": output}, inputs)
+    _refuse_repeats(inputs)
     started = time.monotonic()
     rows = [row for path in inputs for row in skythought_rows(Path(path), system=system, model=model)]
     if not rows:
         raise InputError(f"{', '.join(map(str, inputs))}: no responses found")
     columns = {name: [row[name] for row in rows] for name in [*TRACES.names, "imported_correct"]}
     schema = pa.schema([*TRACES, pa.field("imported_correct", pa.bool_())])
-    write_parquet(conform(pa.table(columns, schema=schema), "traces"), output)
+    try:
+        table = pa.table(columns, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        where = ", ".join(map(str, inputs))
+        raise InputError(f"{where}: a field has the wrong type ({str(err).splitlines()[0]})") from None
+    write_parquet(conform(table, "traces"), output)
     imported_correct = sum(bool(row["imported_correct"]) for row in rows)
     return {
         "output": str(output),
@@ -62,6 +70,21 @@ def import_traces(
         "imported_accuracy": round(imported_correct / len(rows), 4),
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def _refuse_repeats(inputs: Sequence[str | os.PathLike]) -> None:
+    """The same log given twice (by two names, or two copies of it) would import every response twice."""
+    seen: dict[object, str] = {}
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder; give the results JSON files inside it")
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        for key in (path.resolve(), hashlib.sha256(path.read_bytes()).hexdigest()):
+            if key in seen:
+                raise InputError(f"{given}: the same log as {seen[key]}; give each log once")
+            seen[key] = str(given)
 
 
 def skythought_rows(path: Path, *, system: str, model: str) -> Iterator[dict[str, Any]]:
@@ -79,6 +102,17 @@ def skythought_rows(path: Path, *, system: str, model: str) -> Iterator[dict[str
         sample_idx = 0
         for temperature, responses in record["responses"].items():
             for position, response in enumerate(responses):
+                if not isinstance(response, dict):
+                    raise InputError(
+                        f"{path}: entry {key[:60]!r}, response {position} at temperature {temperature}: "
+                        "not a JSON object"
+                    )
+                content = response.get("content")
+                if content is not None and not isinstance(content, str):
+                    raise InputError(
+                        f"{path}: entry {key[:60]!r}, response {position} at temperature {temperature}: "
+                        f"`content` is a {type(content).__name__}, not text"
+                    )
                 usage = (usages.get(temperature) or [{}] * len(responses))[position]
                 yield {
                     "problem_id": problem_id,
@@ -91,7 +125,7 @@ def skythought_rows(path: Path, *, system: str, model: str) -> Iterator[dict[str
                     "model": model,
                     "sample_idx": sample_idx,
                     "prompt": str(record.get("prompt") or question),
-                    "completion": response.get("content") or "",
+                    "completion": content or "",
                     "finish_reason": _finish_reason(response),
                     "prompt_tokens": usage.get("prompt_tokens"),
                     "completion_tokens": usage.get("completion_tokens"),

@@ -27,21 +27,28 @@ from __future__ import annotations
 import builtins
 import math
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import yaml
 
 from tldr_data import done, duck
 from tldr_data.atomic import atomic_dir, write_text
-from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError
+from tldr_data.errors import ConfigError, InputError, OutputExistsError, SchemaError, TldrError
+from tldr_data.paths import check_outputs, public_path
 
 POOLS = ("short", "long")
-REQUIRED = ("problem_id", "question", "completion", "completion_tokens", "gen_config")
+REQUIRED = ("problem_id", "question", "completion", "completion_tokens", "gen_config", "correct")
 SHARD = "data/train-00000-of-00001.parquet"
+# Rows per Parquet row group of the mixture: the writer buffers a whole group, and traces run to 30 KB.
+ROW_GROUP_ROWS = 4096
+# DuckDB's memory budget while drawing: 2 x 1M-row pools of 1-8 KB traces mix in under 1 GB of RSS.
+MEMORY_LIMIT = "600MB"
 Paths = str | os.PathLike | Sequence[str | os.PathLike]
 
 
@@ -86,10 +93,13 @@ def mix(
     """
     started = time.perf_counter()
     counts = _counts(ratio, size)
+    if round is not None and (isinstance(round, bool) or not isinstance(round, int) or round < 0):
+        raise ConfigError(f"--round {round!r}: a round number is a whole number >= 0")
+    check_outputs({"-o/--output": output}, [*_given(short), *_given(long)])
     target = Path(output)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass --overwrite to replace it")
-    con = duck.connect(threads)
+    con = duck.connect(threads, memory_limit=MEMORY_LIMIT)
     pools = {"short": _open_pool(con, "short", short), "long": _open_pool(con, "long", long)}
     if not replace:
         for pool in pools.values():
@@ -109,9 +119,10 @@ def mix(
         (tmp / "data").mkdir()
         for pool in pools.values():
             _pick(con, pool, counts[pool.name], seed=seed, salt=salt, replace=replace)
-        con.execute(
-            f"COPY ({_select_sql(pools)}) TO {_quote(str(tmp / SHARD))} (FORMAT parquet, COMPRESSION zstd)"
-        )
+        try:
+            _write_shard(con, pools, tmp / SHARD, spill=tmp / ".spill")
+        except duckdb.IOException as err:
+            raise TldrError(f"{target}: cannot write the mixture ({str(err).splitlines()[0]})") from None
         stats = {
             "pools": {name: _token_stats(con, pool.scan_sql) for name, pool in pools.items()},
             "mixture": _mixture_stats(con, str(tmp / SHARD)),
@@ -126,7 +137,11 @@ def mix(
             "seed": seed,
             "replace": replace,
             "pools": {
-                name: {"sources": pool.given, "files": len(pool.files), "rows": pool.rows}
+                name: {
+                    "sources": [public_path(source) for source in pool.given],
+                    "files": len(pool.files),
+                    "rows": pool.rows,
+                }
                 for name, pool in pools.items()
             },
             "token_stats": stats,
@@ -194,8 +209,13 @@ def _counts(ratio: float, size: int) -> dict[str, int]:
     return {"short": short, "long": size - short}
 
 
+def _given(paths: Paths) -> list[str]:
+    return [str(paths)] if isinstance(paths, str | os.PathLike) else [str(p) for p in paths]
+
+
 def _open_pool(con, name: str, paths: Paths) -> Pool:
-    given = [str(paths)] if isinstance(paths, str | os.PathLike) else [str(p) for p in paths]
+    """A pool is `verified` rows that are all correct (what `select` writes): nothing unchecked is mixed."""
+    given = _given(paths)
     files = duck.parquet_files(given)
     pool = Pool(name, given, files, 0)
     present = duck.columns(con, f"read_parquet({pool.files_sql}, union_by_name = true)")
@@ -205,9 +225,15 @@ def _open_pool(con, name: str, paths: Paths) -> Pool:
             f"{name} pool {', '.join(given)}: missing column(s) {', '.join(missing)}; "
             "build pools with `tldr-data select`"
         )
-    rows = con.execute(
-        f"SELECT count(*) FROM read_parquet({pool.files_sql}, union_by_name = true)"
-    ).fetchone()[0]
+    rows, unchecked = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE correct IS NOT TRUE) "
+        f"FROM read_parquet({pool.files_sql}, union_by_name = true)"
+    ).fetchone()
+    if unchecked:
+        raise SchemaError(
+            f"{name} pool {', '.join(given)}: {unchecked:,} of {rows:,} rows are not verified correct; "
+            "build pools with `tldr-data verify` then `tldr-data select`"
+        )
     return Pool(name, given, files, rows)
 
 
@@ -236,31 +262,65 @@ def _pick(con, pool: Pool, k: int, *, seed: int, salt: int, replace: bool) -> No
     con.execute(f"CREATE OR REPLACE TEMP TABLE pick_{pool.name} AS {query}")
 
 
-def _select_sql(pools: dict[str, Pool]) -> str:
-    """The mixture rows in shuffled order: the picked keys joined back to their pools' texts."""
+def _write_shard(con, pools: dict[str, Pool], shard: Path, spill: Path) -> None:
+    """Gather the picked rows and write them in shuffled order, within DuckDB's memory budget.
+
+    What does not fit in MEMORY_LIMIT spills to `spill` (inside the output's temporary folder, deleted
+    before the folder is renamed into place). Pools whose Parquet pages alone exceed the budget (e.g.
+    one page per 100,000-row column chunk) are drawn again without the budget rather than refused.
+    """
+    con.execute(f"SET temp_directory = {_quote(str(spill))}")
+    try:
+        _gather(con, pools)
+    except duckdb.OutOfMemoryException:
+        con.execute("RESET memory_limit")
+        _gather(con, pools)
+    con.execute(
+        f"COPY ({_select_sql()}) TO {_quote(str(shard))} "
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+    )
+    con.execute("DROP TABLE picked")
+    shutil.rmtree(spill, ignore_errors=True)
+
+
+def _gather(con, pools: dict[str, Pool]) -> None:
+    """Create table `picked`: the chosen rows' plain text columns and draw keys, streamed from the pools.
+
+    One pass over each pool joined to its (small) table of picked keys; no sort here, so the scans and
+    the join hold little memory, and what does not fit spills to DuckDB's temp directory.
+    """
     parts = []
     for pool in pools.values():
-        instruction = "nullif(json_extract_string(p.gen_config, '$.instruction'), '')"
-        system = "nullif(json_extract_string(p.gen_config, '$.system_prompt'), '')"
         parts.append(f"""
             SELECT
-                list_concat(
-                    CASE WHEN {system} IS NULL THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
-                         ELSE [{{'role': 'system', 'content': {system}}}] END,
-                    [{{'role': 'user', 'content':
-                        CASE WHEN {instruction} IS NULL THEN p.question
-                             ELSE p.question || chr(10) || chr(10) || {instruction} END}}]) AS prompt,
-                [{{'role': 'assistant', 'content': p.completion}}] AS completion,
+                nullif(json_extract_string(p.gen_config, '$.system_prompt'), '') AS system_prompt,
+                nullif(json_extract_string(p.gen_config, '$.instruction'), '') AS instruction,
+                p.question, p.completion,
                 CAST(p.problem_id AS VARCHAR) AS problem_id,
                 {_quote(pool.name)} AS pool,
                 CAST(p.completion_tokens AS INTEGER) AS completion_tokens,
                 k.draw_key, k.filename, k.row_idx
             FROM {pool.scan_sql} AS p
             JOIN pick_{pool.name} AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx""")
-    union = "\nUNION ALL\n".join(parts)
-    return f"""
-        SELECT prompt, completion, problem_id, pool, completion_tokens
-        FROM ({union})
+    con.execute("CREATE OR REPLACE TEMP TABLE picked AS " + "\nUNION ALL\n".join(parts))
+
+
+def _select_sql() -> str:
+    """The mixture rows in shuffled order, as TRL's conversational prompt-completion messages.
+
+    The sort carries plain text columns only; the messages are built after it, row by row.
+    """
+    return """
+        SELECT
+            list_concat(
+                CASE WHEN system_prompt IS NULL THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
+                     ELSE [{'role': 'system', 'content': system_prompt}] END,
+                [{'role': 'user', 'content':
+                    CASE WHEN instruction IS NULL THEN question
+                         ELSE question || chr(10) || chr(10) || instruction END}]) AS prompt,
+            [{'role': 'assistant', 'content': completion}] AS completion,
+            problem_id, pool, completion_tokens
+        FROM picked
         ORDER BY draw_key, pool, filename, row_idx"""
 
 

@@ -20,6 +20,7 @@ a stable id and the difficulty. Rules a user can rely on:
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -36,6 +37,7 @@ import pyarrow.parquet as pq
 from tldr_data.answers import last_boxed
 from tldr_data.atomic import write_parquet
 from tldr_data.errors import InputError, OutputExistsError, SchemaError
+from tldr_data.paths import check_outputs
 from tldr_data.schema import PROBLEMS
 
 QUESTION_FIELDS = ("question", "problem", "Question", "Problem", "prompt", "query", "input", "instruction")
@@ -142,22 +144,32 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
-    """CSV through DuckDB, every column as text so that answers stay as written."""
-    import duckdb
+    """CSV with a header row, every field as text so that answers stay as written.
 
-    from tldr_data.duck import connect
-
-    if path.stat().st_size == 0:
-        return []
+    Python's csv module in strict mode: an unterminated quote or a row whose field count differs from the
+    header's is bad input naming the line, never rows silently merged or split.
+    """
     try:
-        table = (
-            connect()
-            .sql("SELECT * FROM read_csv(?, all_varchar = true)", params=[str(path)])
-            .to_arrow_table()
-        )
-    except duckdb.Error as err:
-        raise InputError(f"{path}: unreadable CSV ({str(err).splitlines()[0]})") from err
-    return table.to_pylist()
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, None)
+            if header is None:
+                return []
+            rows = []
+            for fields in reader:
+                if not fields:
+                    continue
+                if len(fields) != len(header):
+                    raise InputError(
+                        f"{path}: line {reader.line_num} has {len(fields)} fields, the header has "
+                        f"{len(header)}; quote fields that hold commas"
+                    )
+                rows.append(dict(zip(header, fields, strict=True)))
+    except csv.Error as err:
+        raise InputError(f"{path}: malformed CSV at line {reader.line_num} ({err})") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return rows
 
 
 def _read_parquet(path: Path) -> list[dict[str, Any]]:
@@ -350,6 +362,7 @@ def import_problems(
     start = time.perf_counter()
     if not sources:
         raise InputError("no sources given; pass files, dataset folders or Hugging Face dataset ids")
+    check_outputs({"-o/--output": output}, sources)
     if Path(output).exists() and not overwrite:
         raise OutputExistsError(f"{output}: already exists; pass --overwrite to replace it")
     parts = []

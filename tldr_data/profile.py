@@ -13,6 +13,7 @@ from typing import Any
 
 from tldr_data.duck import columns, connect, contract_scan
 from tldr_data.errors import InputError
+from tldr_data.paths import check_outputs
 
 METRICS = (
     "n",
@@ -83,7 +84,10 @@ def profile(inputs: Sequence[str | os.PathLike], *, by: Sequence[str] = DEFAULT_
     con = connect()
     result = con.execute(profile_sql(con, inputs, by))
     names = [d[0] for d in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    if not rows:
+        raise InputError(f"{', '.join(map(str, inputs))}: holds no rows to profile")
+    return rows
 
 
 def render_table(rows: list[dict[str, Any]], by: Sequence[str]) -> str:
@@ -118,6 +122,7 @@ def plot(
 
     from tldr_data.atomic import atomic_path
 
+    check_outputs({"--plot": path}, inputs)
     con = connect()
     table = contract_scan(con, inputs, "verified")
     fig, axes = plt.subplots(len(rows), 1, figsize=(7, 2.2 * max(1, len(rows))), squeeze=False)

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.compute as pc
 
 from tldr_data.atomic import write_json, write_parquet
 from tldr_data.duck import connect, contract_scan
 from tldr_data.errors import InputError, OutputExistsError
+from tldr_data.paths import check_outputs
 from tldr_data.schema import conform
 
 MODES = ("shortest-correct", "all-correct")
@@ -94,6 +96,7 @@ def select(
 ) -> dict[str, Any]:
     """Write the kept rows (`verified` contract) to `output`, optionally the dropped ones to `rejected`."""
     started = time.monotonic()
+    check_outputs({"-o/--output": output, "--rejected": rejected}, inputs)
     targets = [Path(p) for p in (output, rejected) if p is not None]
     for target in targets:
         if target.exists() and not overwrite:
@@ -107,17 +110,16 @@ def select(
     except duckdb.Error as err:
         raise InputError(f"--where {where!r}: {str(err).splitlines()[0]}" if where else str(err)) from err
     reasons = labelled["drop_reason"].to_pylist()
-    kept_rows = [i for i, reason in enumerate(reasons) if reason is None]
-    kept = labelled.take(kept_rows).drop_columns(["drop_reason"])
+    is_kept = pc.is_null(labelled["drop_reason"])
+    kept = labelled.filter(is_kept).drop_columns(["drop_reason"])
     write_parquet(conform(kept, "verified"), output)
     if rejected is not None:
-        dropped = [i for i, reason in enumerate(reasons) if reason is not None]
-        write_parquet(labelled.take(dropped), rejected)
+        write_parquet(labelled.filter(pc.invert(is_kept)), rejected)
     summary = {
         "output": str(output),
         "mode": mode,
         "rows": len(reasons),
-        "kept": len(kept_rows),
+        "kept": kept.num_rows,
         "problems_kept": len(set(kept["problem_id"].to_pylist())),
         "dropped": {reason: reasons.count(reason) for reason in REASONS},
         "kept_tokens": sum(t or 0 for t in kept["completion_tokens"].to_pylist()),

@@ -16,6 +16,7 @@ from typing import Any
 from tldr_data import duck
 from tldr_data.errors import ConfigError, SchemaError
 from tldr_data.mix import REQUIRED
+from tldr_data.models import check_model
 from tldr_data.ratio import DEFAULT_C, DEFAULT_ETA, References
 from tldr_data.schema import require_columns
 from tldr_train import run
@@ -68,6 +69,8 @@ def init_run(
     # Settings are checked (by RunState) before the first minute of generation is spent.
     state = RunState(eta=float(eta), c=float(c), mode=mode, alpha0=float(alpha0), tol=float(tol), seed=seed)
     _check_inputs(short_pool, long_pool, dev)
+    check_model(str(short_model), "--short-model")
+    check_model(str(long_model), "--long-model")
     protocol = (protocol or Protocol()).resolved()
     processes = launch.generation()
     short = measure(

@@ -10,6 +10,7 @@ from typing import Any
 
 from tldr_data.atomic import atomic_path
 from tldr_data.errors import InputError
+from tldr_data.paths import public_path
 from tldr_train import evaluate, run, sweep
 from tldr_train.pick import choose
 
@@ -37,7 +38,7 @@ def report(
     Where `tldr-train sweep` ran beside the run, `sweep` holds the static frontier (sweep.frontier), and its
     test measurements join `test` as `static R` and `tldr`.
     """
-    state = run.load(run_dir)
+    state = run.load(run_dir, "short_model", "long_model")
     refs = state.references
     tol = state.tol if tol is None else tol
     chosen = choose(state.history, refs.a_long, tol)
@@ -80,24 +81,36 @@ def held_out_point(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
-    """References, then one table row per round, the selected one marked."""
+    """References, then one table row per round, the selected one marked.
+
+    Meant to be shared (a model card, a README): paths appear relative to the run folder, or as bare names,
+    never as absolute paths that name local folders.
+    """
     short, long = summary["references"]["short"], summary["references"]["long"]
+    run_dir = summary["run"]
+
+    def shown(path: str, start: str | None = None) -> str:
+        return public_path(path, start) if Path(path).is_absolute() else path
+
     lines = [
-        f"# TLDR run {summary['run']}",
+        f"# TLDR run {public_path(run_dir)}",
         "",
         f"mode {summary['mode']}, eta {summary['eta']}, c {summary['c']}, alpha0 {summary['alpha0']}, "
         f"tol {summary['tol']} (accuracy floor {summary['accuracy_floor']:.3f})",
         "",
         "| point | alpha_short | dev accuracy | dev tokens | next alpha_short | checkpoint |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
-        f"| System-1 (T_s, A_s) | | {short['accuracy']:.3f} | {short['tokens']:,.1f} | | {short['model']} |",
-        f"| System-2 (T_l, A_l) | | {long['accuracy']:.3f} | {long['tokens']:,.1f} | | {long['model']} |",
+        *(
+            f"| {label} | | {point['accuracy']:.3f} | {point['tokens']:,.1f} | | {shown(point['model'])} |"
+            for label, point in (("System-1 (T_s, A_s)", short), ("System-2 (T_l, A_l)", long))
+        ),
     ]
     for entry in summary["rounds"]:
         mark = " (selected)" if entry["round"] == summary["selected_round"] else ""
         lines.append(
             f"| round {entry['round']}{mark} | {entry['alpha_short']:.4f} | {entry['dev_accuracy']:.3f} "
-            f"| {entry['dev_tokens']:,.1f} | {entry['next_alpha_short']:.4f} | {entry['checkpoint']} |"
+            f"| {entry['dev_tokens']:,.1f} | {entry['next_alpha_short']:.4f} "
+            f"| {shown(entry['checkpoint'], run_dir)} |"
         )
     selected = summary["selected_round"]
     lines += ["", f"selected: round {selected}" if selected is not None else "no round reaches the floor"]

@@ -26,6 +26,9 @@ from tldr_train.run import CKPT, DEV, LOGS, MIX, RunState
 from tldr_train.sft import train
 from tldr_train.training import Training
 
+# The run's settings (state.json `config`) a round reads; a state without one is refused before any work.
+ROUND_NEEDS = ("long_model", "short_pool", "long_pool", "dev", "steps", "mix_size", "training")
+
 
 def run_round(
     run_dir: str | os.PathLike,
@@ -36,7 +39,7 @@ def run_round(
 ) -> dict[str, Any]:
     """Run the next round of the run in `run_dir` and return its history entry."""
     base = Path(run_dir)
-    state = run.load(base)
+    state = run.load(base, *ROUND_NEEDS)
     number = state.next_round
     folder = run.round_folder(base, number)
     steps = steps or state.config["steps"]

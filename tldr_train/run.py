@@ -153,9 +153,8 @@ class RunState:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise SchemaError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+            names = ", ".join(key if key.isprintable() else repr(key) for key in unknown)
+            raise SchemaError(f"{where}: unknown key(s) {names}; known: {', '.join(sorted(known))}")
         values = dict(data)
         if values.get("references") is not None:
             try:
@@ -166,11 +165,10 @@ class RunState:
                 raise SchemaError(
                     f"{where}: references must have t_short, a_short, t_long, a_long ({err})"
                 ) from None
-        for entry in values.get("history", []):
-            if not isinstance(entry, dict) or "round" not in entry or "next_alpha_short" not in entry:
-                raise SchemaError(
-                    f"{where}: every history entry needs at least `round` and `next_alpha_short`"
-                )
+        check_schema(data, STATE_SCHEMA, where)
+        rounds = [entry["round"] for entry in values.get("history", [])]
+        if any(later <= earlier for earlier, later in zip(rounds, rounds[1:], strict=False)):
+            raise SchemaError(f"{where}: history rounds {rounds} do not go strictly upwards")
         try:
             return cls(**values)
         except ConfigError as err:
@@ -183,10 +181,107 @@ class RunState:
         if not source.is_file():
             raise InputError(f"{source}: no such run state file")
         try:
-            data = json.loads(source.read_text())
-        except json.JSONDecodeError as err:
+            data = json.loads(source.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        except UnicodeDecodeError as err:
+            raise SchemaError(f"{source}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        except (json.JSONDecodeError, ValueError) as err:
             raise SchemaError(f"{source}: not valid JSON ({err})") from None
         return cls.from_dict(data, where=str(source))
+
+
+_NUMBER = {"type": "number"}
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+_TEXT = {"type": "string"}
+_COUNT = {"type": "integer", "minimum": 1}
+# Every key a state file may hold, with its JSON type; a history entry's keys are all required, since
+# choosing, reporting and continuing rounds read each of them.
+ENTRY_SCHEMA = {
+    "type": "object",
+    "required": [
+        "round",
+        "alpha_short",
+        "dev_accuracy",
+        "dev_tokens",
+        "b_short",
+        "b_long",
+        "next_alpha_short",
+        "checkpoint",
+    ],
+    "properties": {
+        "round": {"type": "integer", "minimum": 0},
+        "alpha_short": _FRACTION,
+        "dev_accuracy": _FRACTION,
+        "dev_tokens": {"type": "number", "minimum": 0},
+        "b_short": _NUMBER,
+        "b_long": _NUMBER,
+        "next_alpha_short": _FRACTION,
+        "checkpoint": _TEXT,
+        "mixture": {"type": ["string", "null"]},
+    },
+}
+STATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "references": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["t_short", "a_short", "t_long", "a_long"],
+                    "additionalProperties": False,
+                    "properties": {name: _NUMBER for name in ("t_short", "a_short", "t_long", "a_long")},
+                },
+            ]
+        },
+        "eta": _NUMBER,
+        "c": _NUMBER,
+        "mode": _TEXT,
+        "alpha0": _FRACTION,
+        "tol": _FRACTION,
+        "seed": {"type": "integer"},
+        "config": {"type": "object"},
+        "history": {"type": "array", "items": ENTRY_SCHEMA},
+    },
+}
+CONFIG_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "short_model": _TEXT,
+        "long_model": _TEXT,
+        "short_pool": _TEXT,
+        "long_pool": _TEXT,
+        "dev": _TEXT,
+        "protocol": {"type": "object"},
+        "steps": _COUNT,
+        "mix_size": _COUNT,
+        "training": {"type": "object"},
+    },
+}
+
+
+def check_schema(data: Any, schema: dict[str, Any], where: str, prefix: str = "") -> None:
+    """Validate JSON data against a schema; the first problem becomes one SchemaError naming the key."""
+    import jsonschema
+
+    strict = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=strict)(schema)
+    errors = list(validator.iter_errors(data))
+    if not errors:
+        return
+    first = jsonschema.exceptions.best_match(errors)
+    path = prefix + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.path)
+    path = path.lstrip(".") or "the file"
+    if first.validator == "required":
+        same = [e for e in errors if e.validator == "required" and list(e.path) == list(first.path)]
+        missing = [name for e in same for name in e.validator_value if name not in e.instance]
+        raise SchemaError(f"{where}: {path}: missing key(s) {', '.join(dict.fromkeys(missing))}")
+    raise SchemaError(f"{where}: {path}: {first.message}")
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def round_folder(run: str | os.PathLike, number: int) -> Path:
@@ -207,16 +302,27 @@ def swept_ratios(run: str | os.PathLike) -> list[float]:
     )
 
 
-def load(run: str | os.PathLike) -> RunState:
-    """The run's state, with a next step in the message when the folder is not a run yet."""
+def load(run: str | os.PathLike, *needs: str) -> RunState:
+    """The run's state, with a next step in the message when the folder is not a run yet.
+
+    `needs` are the `config` keys the caller reads (the protocol is always needed); each must be there,
+    of its type (CONFIG_SCHEMA), or the state is refused naming the key, before any work starts.
+    """
     folder = Path(run)
     if not (folder / STATE).is_file():
         raise InputError(
             f"{folder}: not a run folder (no {STATE}); start it with `tldr-train init -o {folder}`"
         )
     state = RunState.load(folder / STATE)
-    if state.references is None or "protocol" not in state.config:
+    if state.references is None:
         raise InputError(f"{folder / STATE}: has no references yet; start the run with `tldr-train init`")
+    missing = [key for key in ("protocol", *needs) if key not in state.config]
+    if missing:
+        raise SchemaError(
+            f"{folder / STATE}: config.{missing[0]} is missing (`tldr-train init` records it); "
+            "the state file is incomplete"
+        )
+    check_schema(state.config, CONFIG_SCHEMA, str(folder / STATE), prefix="config")
     return state
 
 

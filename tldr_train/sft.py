@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +24,8 @@ from typing import Any
 from tldr_data import done
 from tldr_data.atomic import write_json
 from tldr_data.errors import ConfigError, InputError, SchemaError, TldrError
+from tldr_data.lock import output_lock
+from tldr_data.models import check_model, looks_local
 from tldr_train.training import Training
 
 CONFIG_FILE = "tldr_sft_config.json"
@@ -126,9 +130,31 @@ def parse(argv: Sequence[str]) -> tuple:
 
     parser.error = fail
     try:
-        return tuple(parser.parse_args_and_config(list(argv)))
+        parsed = tuple(parser.parse_args_and_config(list(argv)))
     except ValueError as err:
         raise ConfigError(f"sft: {str(err).splitlines()[0]}") from err
+    _check_settings(parsed[1], parsed[2])
+    return parsed
+
+
+def _check_settings(training_args, model_args) -> None:
+    """Settings no training can use, refused before anything is loaded or written."""
+    lr = training_args.learning_rate
+    if not math.isfinite(lr) or lr <= 0:
+        raise ConfigError(f"sft: --lr (learning_rate) must be a positive number (got {lr})")
+    counts = {
+        "--batch-size (per_device_train_batch_size)": training_args.per_device_train_batch_size,
+        "--grad-accum (gradient_accumulation_steps)": training_args.gradient_accumulation_steps,
+        "--max-length (max_length)": training_args.max_length or 1,
+        "--lora-r (lora_r)": model_args.lora_r,
+    }
+    for flag, value in counts.items():
+        if value < 1:
+            raise ConfigError(f"sft: {flag} must be at least 1 (got {value})")
+    if training_args.max_steps == 0 or training_args.max_steps < -1:
+        raise ConfigError(
+            f"sft: --max-steps must be at least 1, or -1 for epochs (got {training_args.max_steps})"
+        )
 
 
 def run(script_args, training_args, model_args) -> dict:
@@ -139,8 +165,11 @@ def run(script_args, training_args, model_args) -> dict:
         return {**finished, "skipped": True}
     _check_report_to(training_args.report_to)
     lengths = check_lengths(script_args, training_args, model_args)
+    # One process per output: a second `sft` into the same folder fails at once. The processes of one
+    # distributed launch (WORLD_SIZE > 1) share the folder by design and do not take the lock.
+    single = int(os.environ.get("WORLD_SIZE", "1")) == 1
     # transformers prints its training logs on stdout; stdout is for the summary, so they go to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
+    with output_lock(output) if single else contextlib.nullcontext(), contextlib.redirect_stdout(sys.stderr):
         return _train_and_save(script_args, training_args, model_args, output, lengths)
 
 
@@ -178,8 +207,7 @@ def _tokenizer(model_args):
     model = model_args.model_name_or_path
     if not model:
         raise ConfigError("sft: no model given; pass -m/--model (a model folder or hub id)")
-    if model.startswith((".", "/", "~")) and not Path(model).expanduser().exists():
-        raise InputError(f"model {model} does not exist; pass a model folder (e.g. from `tldr-train tiny`)")
+    check_model(model, "-m/--model")
     try:
         return AutoTokenizer.from_pretrained(model, revision=model_args.model_revision)
     except OSError as err:
@@ -270,10 +298,12 @@ def load_prompt_completion(path: str | os.PathLike):
         raise InputError("no dataset given; pass a mixture folder or a Parquet/JSONL file")
     if source.exists():
         dataset = _local_dataset(source)
-    elif _looks_like_hub_id(str(path)):
+    elif not looks_local(str(path)) and str(path).count("/") == 1:
         dataset = _hub_dataset(str(path))
     else:
-        raise InputError(f"dataset {path} does not exist; pass a mixture folder or a Parquet/JSONL file")
+        raise InputError(
+            f"dataset {path}: no such folder or file; pass a mixture folder or a Parquet/JSONL file"
+        )
     missing = [name for name in KEEP_COLUMNS if name not in dataset.column_names]
     if missing:
         raise SchemaError(
@@ -305,10 +335,6 @@ def _local_dataset(source: Path):
         return Dataset(pa.concat_tables(tables, promote_options="default"))
     except (pa.ArrowException, OSError) as err:
         raise InputError(f"dataset {source}: cannot be read ({str(err).splitlines()[0]})") from err
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    return name.count("/") == 1 and not name.startswith((".", "/"))
 
 
 def _hub_dataset(name: str):
@@ -354,10 +380,27 @@ def _continued_step(checkpoint: str, training_args) -> int:
 
 
 def _last_checkpoint(output: Path) -> str | None:
-    """The newest `checkpoint-N` of a killed run in `output`, to resume from."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete `checkpoint-N` of a killed run in `output`, to resume from.
 
-    return get_last_checkpoint(str(output)) if output.is_dir() else None
+    The Trainer writes a checkpoint's files one by one, trainer_state.json last; a run killed while saving
+    leaves a folder without it, which cannot be resumed from. Such folders are deleted (a later save of the
+    same step writes them again) and the newest complete one is used.
+    """
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    if not output.is_dir():
+        return None
+    steps = {}
+    for folder in output.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        suffix = folder.name.removeprefix(f"{PREFIX_CHECKPOINT_DIR}-")
+        if folder.is_dir() and suffix.isdigit():
+            steps[int(suffix)] = folder
+    complete = [step for step, folder in steps.items() if (folder / "trainer_state.json").is_file()]
+    newest = max(complete, default=None)
+    for step, folder in steps.items():
+        if newest is None or step > newest:
+            shutil.rmtree(folder, ignore_errors=True)
+    return None if newest is None else str(steps[newest])
 
 
 def _check_report_to(report_to: list[str]) -> None:

@@ -9,12 +9,11 @@ the ids seen at training time are the ids seen after `AutoTokenizer.from_pretrai
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from tldr_data.atomic import atomic_dir
 from tldr_data.errors import ConfigError, InputError, OutputExistsError
 
 ENDOFTEXT, IM_START, IM_END, THINK, END_THINK = (
@@ -82,6 +81,8 @@ def build_tiny(
     intermediate = intermediate or 4 * hidden
     _check_sizes(layers, hidden, heads, kv_heads, intermediate, vocab_size, max_position)
     target = Path(output)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target}: is a file; the model is written as a folder")
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise OutputExistsError(f"{target} exists and is not empty; pass --overwrite to replace it")
     started = time.perf_counter()
@@ -120,16 +121,9 @@ def build_tiny(
     model.generation_config = GenerationConfig(
         eos_token_id=ids[IM_END], pad_token_id=ids[ENDOFTEXT], bos_token_id=None
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return {
         "path": str(target),
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -221,7 +215,12 @@ def _corpus_texts(paths: Sequence[str | os.PathLike]) -> Iterator[str]:
         files = sorted(path.rglob("*.parquet")) + sorted(path.rglob("*.txt")) if path.is_dir() else [path]
         for file in files:
             if file.suffix == ".txt":
-                yield file.read_text(encoding="utf-8")
+                try:
+                    yield file.read_text(encoding="utf-8")
+                except UnicodeDecodeError as err:
+                    raise InputError(
+                        f"corpus {file}: not UTF-8 text ({err.reason} at byte {err.start})"
+                    ) from None
             elif file.suffix == ".parquet":
                 yield from _parquet_strings(file)
             else:

@@ -130,7 +130,7 @@ def test_card_records_the_draw_and_loads_with_datasets(pools, tmp_path) -> None:
     meta = header["tldr"]
     assert meta["alpha_short"] == 0.75 and meta["round"] == 3 and meta["seed"] == 5
     assert meta["rows_per_pool"] == {"short": 15, "long": 5}
-    assert meta["pools"]["short"]["rows"] == 60 and meta["pools"]["long"]["sources"] == [str(pools[1])]
+    assert meta["pools"]["short"]["rows"] == 60 and meta["pools"]["long"]["sources"] == [pools[1].name]
     assert meta["token_stats"]["pools"]["long"]["min"] == 400
     assert meta["token_stats"]["mixture"]["short"]["rows"] == 15
     assert meta["command"] == "tldr-data mix --size 20"

@@ -30,10 +30,9 @@ class CheapRefs:
         self.dev = folder / "dev.parquet"
         pq.write_table(make_problems([1], 4, seed=0), self.dev)
         self.pool = folder / "pool.parquet"
-        columns = ["problem_id", "question", "completion", "completion_tokens", "gen_config"]
-        pq.write_table(
-            pa.table({name: ["x"] if name != "completion_tokens" else [1] for name in columns}), self.pool
-        )
+        columns = ["problem_id", "question", "completion", "gen_config"]
+        table = pa.table({name: ["x"] for name in columns} | {"completion_tokens": [1], "correct": [True]})
+        pq.write_table(table, self.pool)
 
     def __call__(self, run: Path, dev: Path | None = None, short_pool: Path | None = None) -> list:
         return [

@@ -41,7 +41,8 @@ def test_missing_dataset_is_exit_2_one_line_no_output(tiny_model: Path, tmp_path
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"Error: dataset {tmp_path / 'absent'} does not exist; pass a mixture folder or a Parquet/JSONL file"
+        f"Error: dataset {tmp_path / 'absent'}: no such folder or file; "
+        "pass a mixture folder or a Parquet/JSONL file"
     ]
     assert not output.exists()
 
@@ -83,6 +84,6 @@ def test_python_m_entry_point_reports_bad_input_in_one_line(tiny_model: Path, tm
     assert (
         done.stderr.strip()
         .splitlines()[-1]
-        .startswith(f"Error: dataset {tmp_path / 'absent'} does not exist")
+        .startswith(f"Error: dataset {tmp_path / 'absent'}: no such folder or file")
     )
     assert not (tmp_path / "o").exists()

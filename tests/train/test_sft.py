@@ -171,7 +171,7 @@ def test_bad_flags_and_datasets_are_one_line_input_errors(tmp_path: Path) -> Non
         parse(["--output_dir", str(tmp_path), "--no_such_flag", "1"])
     with pytest.raises(ConfigError, match="invalid int value"):
         parse(["--output_dir", str(tmp_path), "--max_steps", "many"])
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="no such folder or file"):
         load_prompt_completion(tmp_path / "absent")
     pq.write_table(pa.table({"question": ["q"], "answer": ["a"]}), tmp_path / "problems.parquet")
     with pytest.raises(

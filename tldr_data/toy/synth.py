@@ -168,6 +168,11 @@ def level_questions(level: int, per_level: int, seed: int, exclude: set[str]) ->
     are generated with it.
     """
     available = capacity(level) - sum(1 for question in exclude if level_of(question) == level)
+    if per_level > available and available == 0:
+        raise ConfigError(
+            f"level {level}: --exclude already holds all of its {capacity(level)} questions; "
+            "drop the level from --levels"
+        )
     if per_level > available:
         raise ConfigError(
             f"level {level} has only {available} distinct questions left (after --exclude); "

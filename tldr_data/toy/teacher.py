@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from tldr_data.atomic import write_parquet
 from tldr_data.errors import ConfigError, InputError, OutputExistsError
+from tldr_data.paths import check_outputs
 from tldr_data.prompts import DEFAULT_INSTRUCTION
 from tldr_data.schema import conform, require_columns
 from tldr_data.toy import synth
@@ -105,9 +106,17 @@ def teach(
     target = Path(output)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass --overwrite to replace it")
+    check_outputs({"-o/--output": output}, [input])
+    if Path(input).is_dir():
+        raise InputError(f"{input}: is a folder; give the `problems` Parquet file from `tldr-data synth`")
     if not Path(input).is_file():
         raise InputError(f"{input}: no such file; make problems with `tldr-data synth` first")
-    problems = pq.read_table(input)
+    try:
+        problems = pq.read_table(input)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(
+            f"{input}: not a Parquet file ({str(err).splitlines()[0]}); give the output of `tldr-data synth`"
+        ) from None
     require_columns(problems.column_names, "problems", str(input))
     questions = problems.column("question").to_pylist()
     for question in questions:
