@@ -18,6 +18,7 @@ from tldr_data.atomic import write_parquet
 from tldr_data.cli import cli
 from tldr_data.clitools import TldrCommand
 from tldr_data.schema import PROBLEMS, VERIFIED
+from tldr_data.toy import synth
 from tldr_train.cli import cli as train_cli
 
 
@@ -141,8 +142,9 @@ def test_bad_input_per_command(world, tiny_model, monkeypatch) -> None:
 
 def test_synth_exclude_of_a_whole_level_says_so(tmp_path) -> None:
     level1 = tmp_path / "all.parquet"
+    whole = str(synth.capacity(1))
     assert (
-        CliRunner().invoke(cli, ["synth", "-o", str(level1), "--levels", "1", "--per-level", "81"]).exit_code
+        CliRunner().invoke(cli, ["synth", "-o", str(level1), "--levels", "1", "--per-level", whole]).exit_code
         == 0
     )
     result = CliRunner().invoke(
@@ -159,7 +161,7 @@ def test_synth_exclude_of_a_whole_level_says_so(tmp_path) -> None:
             str(level1),
         ],
     )
-    assert_one_line(result, 2, "all of its 81 questions", "--levels")
+    assert_one_line(result, 2, f"all of its {whole} questions", "--levels")
 
 
 def test_select_with_no_correct_row_writes_an_empty_pool(world) -> None:
