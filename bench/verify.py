@@ -7,7 +7,10 @@ verdict work per row: `tldr_data.answers.judge` (extraction + math-verify parse/
 The loop holds the rows in memory; `verify` also reads and writes Parquet (input, resumable shards,
 output). Also timed: verify on the same rows as imported logs (no engine count), where it recounts every
 token with a tiny local tokenizer. Each side runs --repeat times, interleaved, and the best run of each is
-reported (other jobs may share the cores: check the load).
+reported (other jobs may share the cores: check the load). Every run of either side is a fresh Python
+process (imports and a one-row warm-up not timed), so that no side reuses caches the other filled: the loop
+keeps only judge's own per-process cache of gold readings; verify's workers also remember the verdict of
+each (gold, answer) pair, which repeated samples of a problem share.
 Run: `python bench/verify.py [--rows N] [--workers N] [--repeat N] [--json]`.
 """
 
@@ -18,6 +21,8 @@ import json
 import logging
 import math
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,11 +48,15 @@ def main() -> None:
         "--repeat", type=int, default=3, help="interleaved runs of each side; best is reported"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    parser.add_argument("--side", choices=("plain", "verify"), help=argparse.SUPPRESS)  # one timed run
+    parser.add_argument("--input", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side:
+        print(json.dumps(_run_side(args.side, Path(args.input), args.workers)))
+        return
     logs = sorted(LOGS.glob("*/*/*/*.json"))
     if not logs:
         raise SystemExit(f"no SkyThought logs under {LOGS}")
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         build_tiny(tmp / "tiny", seed=0)
@@ -66,18 +75,11 @@ def main() -> None:
         pq.write_table(engine, paths["engine"])
         pq.write_table(imported, paths["imported"])
         rows = imported.num_rows
-        columns = ("completion", "answer", "finish_reason")
-        items = list(zip(*(engine[c].to_pylist() for c in columns), strict=True))
-        judge((r"\boxed{\frac{1}{2}}", "0.5", "stop"))  # import math-verify before timing either side
         plain, runs, recounting = [], [], []
         for _ in range(args.repeat):  # interleaved, best of each: other jobs may share these cores
-            started = time.monotonic()
-            for item in items:
-                judge(item)
-            plain.append(time.monotonic() - started)
-            out = tmp / "verified.parquet"
-            runs.append(verify([paths["engine"]], out, workers=args.workers, overwrite=True))
-            recounting.append(verify([paths["imported"]], out, workers=args.workers, overwrite=True))
+            plain.append(_fresh("plain", paths["engine"], args.workers)["seconds"])
+            runs.append(_fresh("verify", paths["engine"], args.workers))
+            recounting.append(_fresh("verify", paths["imported"], args.workers))
     best = min(runs, key=lambda run: run["seconds"])
     best_recount = min(recounting, key=lambda run: run["seconds"])
     load = os.getloadavg()
@@ -109,6 +111,29 @@ def main() -> None:
     print(f"ratio verify / plain loop                    : {result['ratio']:.2f}x")
     print(f"load average (1 min) at the end              : {result['load_average_1m_at_end']}")
     print(f"verdicts: {best['verdicts']}")
+
+
+def _fresh(side: str, path: Path, workers: int | None) -> dict:
+    """One timed run of a side in a new Python process."""
+    command = [sys.executable, __file__, "--side", side, "--input", str(path)]
+    if workers:
+        command += ["--workers", str(workers)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _run_side(side: str, path: Path, workers: int | None) -> dict:
+    """The bare loop over rows held in memory, or `verify` end to end (Parquet in and out)."""
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    judge((r"\boxed{\frac{1}{2}}", "0.5", "stop"))  # import math-verify before timing
+    if side == "verify":
+        return verify([path], path.with_name("verified.parquet"), workers=workers, overwrite=True)
+    table = pq.read_table(path, columns=["completion", "answer", "finish_reason"])
+    items = list(zip(*(table[c].to_pylist() for c in table.column_names), strict=True))
+    started = time.monotonic()
+    for item in items:
+        judge(item)
+    return {"seconds": time.monotonic() - started}
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,8 +220,13 @@ def _clean(answer: str) -> str:
     return answer
 
 
-def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, str]:
-    """`(pred_answer, verdict)` for one `(completion, gold, finish_reason)`; runs inside a verify worker."""
+def judge(
+    item: tuple[str | None, str | None, str | None],
+    same_as: Callable[[str, str], bool | None] | None = None,
+) -> tuple[str | None, str]:
+    """`(pred_answer, verdict)` for one `(completion, gold, finish_reason)`; runs inside a verify worker.
+
+    `same_as` replaces `equivalent` (verify passes a memoized one: the samples of a problem mostly agree)."""
     completion, gold, finish_reason = item
     if completion is None or gold is None:
         return None, "error"
@@ -228,7 +234,7 @@ def judge(item: tuple[str | None, str | None, str | None]) -> tuple[str | None, 
     pred = extract_answer(completion, complete=not truncated)
     if pred is None:
         return None, "truncated" if truncated else "no_answer"
-    same = equivalent(gold, pred)
+    same = (same_as or equivalent)(gold, pred)
     if same is None:
         return pred, "error"
     return pred, "correct" if same else "wrong"

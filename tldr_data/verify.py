@@ -14,6 +14,7 @@ stats JSON are written last, then the parts folder is removed and the output mar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -31,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tldr_data import done
-from tldr_data.answers import judge
+from tldr_data.answers import equivalent, judge
 from tldr_data.atomic import atomic_path, write_json, write_parquet
 from tldr_data.duck import connect, contract_scan, parquet_files
 from tldr_data.errors import InputError, OutputExistsError
@@ -39,6 +40,7 @@ from tldr_data.schema import TOKEN_SOURCES, VERDICTS, conform
 from tldr_data.workers import OK, TIMEOUT, DeadlinePool
 
 SHARD_ROWS = 2048
+VERDICT_CACHE = 65_536  # (gold, answer) pairs remembered per worker
 VERDICT_COLUMNS = ("pred_answer", "correct", "verdict")
 TEXT_COLUMNS = ("completion", "answer", "finish_reason", "prompt", "model", "token_source")
 COUNT_COLUMNS = ("prompt_tokens", "completion_tokens")
@@ -202,6 +204,9 @@ def _check_shards(
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     judge((r"\boxed{\frac{1}{2}x^2}", "x^2/2", "stop"))  # warm math-verify's parser before the workers fork
+    # Each worker remembers its verdicts: samples of one problem mostly give the same answer, and rows reach
+    # a worker in consecutive batches, so a repeated (gold, answer) pair is judged once per worker.
+    same_as = functools.lru_cache(maxsize=VERDICT_CACHE)(equivalent)
     columns = {name: table[name].to_pylist() for name in ("completion", "answer", "finish_reason", "prompt")}
     models = [m or "" for m in table["model"].to_pylist()]
 
@@ -210,7 +215,9 @@ def _check_shards(
         slow to tokenize still gets its verdict. Runs in a worker."""
         kind, index = task
         if kind == "judge":
-            return judge(tuple(columns[name][index] for name in ("completion", "answer", "finish_reason")))
+            return judge(
+                tuple(columns[name][index] for name in ("completion", "answer", "finish_reason")), same_as
+            )
         return count_tokens(
             tokenizers[models[index]], [columns["prompt"][index] or "", columns["completion"][index] or ""]
         )
