@@ -196,12 +196,11 @@ def compare(
     `runs` are TLDR run folders with a measured sweep that differ only in their round seed; `tests` maps
     names (system1, system2) to their `tldr-train eval` summaries. Every point is accuracy, mean tokens
     and hard-level accuracy on the test set; static entries hold the mean over the seeds and, under
-    `spread`, each metric's standard deviation, minimum and maximum.
+    `spread`, each metric's standard deviation, minimum and maximum. A seed whose run picked no round
+    (none reached the accuracy floor) stays in `tldr` with `round` and metrics null, so TLDR's mean is
+    null too: a failure is reported, not averaged away.
     """
     frontiers = [frontier(folder, hard_levels) for folder in runs]
-    missing = [str(folder) for folder, one in zip(runs, frontiers, strict=True) if one["tldr"] is None]
-    if missing:
-        raise InputError(f"{', '.join(missing)}: no round reaches the accuracy floor; nothing to compare")
     ratios = sorted({entry["ratio"] for one in frontiers for entry in one["static"]})
     static = []
     for ratio in ratios:
@@ -209,6 +208,9 @@ def compare(
         static.append({"ratio": ratio, **_mean(points), "spread": _spread(points)})
     tldr = []
     for one, run_dir in zip(frontiers, runs, strict=True):
+        if one["tldr"] is None:  # no round reached the floor: a failed seed, kept (no metrics) so it counts
+            tldr.append({"round_seed": one["round_seed"], "round": None, **dict.fromkeys(METRICS)})
+            continue
         if one["tldr"]["test"] is None:
             raise InputError(
                 f"{run_dir}: its picked round has no test measurement; run `tldr-train sweep --test`"
@@ -271,7 +273,8 @@ def render_compare(summary: Mapping[str, Any]) -> str:
         lines.append(_row(f"static {entry['ratio']:g}", entry, entry["spread"]))
     lines.append(_row("TLDR (picked round)", _mean(tldr), _spread(tldr)))
     for entry in tldr:
-        lines.append(_row(f"TLDR, round seed {entry['round_seed']} (round {entry['round']})", entry))
+        picked = "no round reached the floor" if entry["round"] is None else f"round {entry['round']}"
+        lines.append(_row(f"TLDR, round seed {entry['round_seed']} ({picked})", entry))
     return "\n".join(lines)
 
 

@@ -87,6 +87,22 @@ def test_compare_gives_the_judged_shape(swept) -> None:
     assert "| static 0 |" in invoke("compare", "--run", run).stdout
 
 
+def test_compare_keeps_a_seed_that_picked_no_round(swept, tmp_path: Path) -> None:
+    run, _ = swept
+    failed = Path(shutil.copytree(run, tmp_path / "failed"))
+    state = json.loads((failed / "state.json").read_text())
+    # A floor above every round's dev accuracy: this seed's run has no pick.
+    (failed / "state.json").write_text(
+        json.dumps({**state, "tol": 0.0, "references": {**state["references"], "a_long": 1.0}})
+    )
+    result = invoke("compare", "--run", run, "--run", failed, "--hard-level", "1", "--json")
+    assert result.exit_code == 0, result.output
+    picked, missed = json.loads(result.stdout)["tldr"]
+    assert picked["round"] is not None and picked["accuracy"] is not None
+    assert (missed["round"], missed["accuracy"], missed["tokens"]) == (None, None, None)
+    assert "(no round reached the floor)" in invoke("compare", "--run", run, "--run", failed).stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -91,9 +91,7 @@ def format_question(operands: Sequence[int], operators: Sequence[str]) -> str:
     terms = [str(operands[0])] + [f"{op} {value}" for op, value in zip(operators, operands[1:], strict=True)]
     expression = " ".join(terms)
     pairs = [(operators[i : i + 2], operands[i + 1 : i + 3]) for i in range(0, len(operators), 2)]
-    easy = all(
-        len(ops) == 2 and _cancels((ops[0], values[0]), (ops[1], values[1])) for ops, values in pairs
-    )
+    easy = all(len(ops) == 2 and _cancels((ops[0], values[0]), (ops[1], values[1])) for ops, values in pairs)
     return f"What is {expression}?" if easy else f"Find {expression}."
 
 
@@ -101,7 +99,7 @@ def parse_expression(question: str) -> tuple[list[int], list[str]]:
     """Operands and operators of a canonical question (`What is 4 + 1 - 1?`, `Find 4 + 1 - 3.`)."""
     match = _QUESTION.match(question.strip())
     if not match:
-        raise InputError(f"not a synth-arith question: {question!r} (expected e.g. 'Find 7 + 2 - 3 - 4 + 4.')")
+        raise InputError(f"not a synth-arith question: {question!r} (expected e.g. 'Find 7 + 2 - 3.')")
     tokens = (match.group("easy") or match.group("hard")).split(" ")
     return [int(token) for token in tokens[::2]], tokens[1::2]
 
