@@ -3,8 +3,9 @@
 Sampling happens in DuckDB without loading the pools into Python. Every pool row has a stable key (the
 position of its file among the pool's files, and its row number inside that file); a row's place in the
 seeded shuffle is `hash(seed, round, pool, key)`. Drawing k rows without replacement keeps the k smallest
-hashes (a streaming top-k over the key columns only); only then are the chosen rows' texts read, joined and
-written, in shuffled order, straight to Parquet with COPY. With `replace=True` each of the k draws picks a
+hashes (a streaming top-k over the key columns only), and the chosen rows' places in the shuffle are fixed
+from their keys; only then are their texts read (a join of each pool to its picks), put in shuffled order
+and written to Parquet. With `replace=True` each of the k draws picks a
 row uniformly and independently (`hash(seed, round, pool, draw) mod rows`). The draw depends on the round, so
 every round trains on fresh rows of its pools.
 
@@ -29,12 +30,16 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from tldr_data import done, duck
@@ -49,6 +54,19 @@ SHARD = "data/train-00000-of-00001.parquet"
 ROW_GROUP_ROWS = 4096
 # DuckDB's memory budget while drawing: 2 x 1M-row pools of 1-8 KB traces mix in under 1 GB of RSS.
 MEMORY_LIMIT = "600MB"
+# Text of the picked rows held at once while they are put in order: a mixture with more is gathered in
+# several passes over the pools, each for one range of places in the mixture.
+GATHER_BYTES = 256 * 2**20
+MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+MIXTURE_SCHEMA = pa.schema(
+    [
+        ("prompt", MESSAGES),
+        ("completion", MESSAGES),
+        ("problem_id", pa.string()),
+        ("pool", pa.string()),
+        ("completion_tokens", pa.int32()),
+    ]
+)
 Paths = str | os.PathLike | Sequence[str | os.PathLike]
 
 
@@ -121,7 +139,7 @@ def mix(
             _pick(con, pool, counts[pool.name], seed=seed, salt=salt, replace=replace)
         try:
             _write_shard(con, pools, tmp / SHARD, spill=tmp / ".spill")
-        except duckdb.IOException as err:
+        except (duckdb.IOException, OSError) as err:
             raise TldrError(f"{target}: cannot write the mixture ({str(err).splitlines()[0]})") from None
         stats = {
             "pools": {name: _token_stats(con, pool.scan_sql) for name, pool in pools.items()},
@@ -263,65 +281,118 @@ def _pick(con, pool: Pool, k: int, *, seed: int, salt: int, replace: bool) -> No
 
 
 def _write_shard(con, pools: dict[str, Pool], shard: Path, spill: Path) -> None:
-    """Gather the picked rows and write them in shuffled order, within DuckDB's memory budget.
+    """Gather the picked rows and write them in shuffled order, in bounded memory.
 
-    What does not fit in MEMORY_LIMIT spills to `spill` (inside the output's temporary folder, deleted
-    before the folder is renamed into place). Pools whose Parquet pages alone exceed the budget (e.g.
-    one page per 100,000-row column chunk) are drawn again without the budget rather than refused.
+    Only the picks' keys are sorted (in DuckDB): each row's place in the mixture is fixed before any text
+    is read. The texts are then read by joining each pool to its picks, one range of places at a time
+    (one range unless the picks' text exceeds GATHER_BYTES), put in order in memory and written by
+    pyarrow in row groups. No wide row is sorted or spilled. What DuckDB's join does not fit in
+    MEMORY_LIMIT spills to `spill` (inside the output's temporary folder, deleted before the folder is
+    renamed into place); pools whose Parquet pages alone exceed the budget (e.g. one page per 100,000-row
+    column chunk) are read again without the budget rather than refused.
     """
     con.execute(f"SET temp_directory = {_quote(str(spill))}")
-    try:
-        _gather(con, pools)
-    except duckdb.OutOfMemoryException:
-        con.execute("RESET memory_limit")
-        _gather(con, pools)
-    con.execute(
-        f"COPY ({_select_sql()}) TO {_quote(str(shard))} "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+    picks = "\nUNION ALL\n".join(
+        f"SELECT {_quote(name)} AS pool, filename, row_idx, draw_key FROM pick_{name}" for name in pools
     )
-    con.execute("DROP TABLE picked")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE placed AS
+        SELECT pool, filename, row_idx,
+               row_number() OVER (ORDER BY draw_key, pool, filename, row_idx) - 1 AS place
+        FROM ({picks})""")
+    ((rows,),) = con.execute("SELECT count(*) FROM placed").fetchall()
+    passes = min(rows, max(1, math.ceil(_picked_bytes(con, pools) / GATHER_BYTES)))
+    with pq.ParquetWriter(shard, MIXTURE_SCHEMA, compression="zstd") as writer:
+        for part in range(passes):
+            try:
+                chosen = _gather(con, pools, rows * part // passes, rows * (part + 1) // passes)
+            except duckdb.OutOfMemoryException:
+                con.execute("RESET memory_limit")
+                chosen = _gather(con, pools, rows * part // passes, rows * (part + 1) // passes)
+            for group in _in_place_order(chosen):
+                writer.write_table(group.cast(MIXTURE_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+            del chosen
+    con.execute("DROP TABLE placed")
     shutil.rmtree(spill, ignore_errors=True)
 
 
-def _gather(con, pools: dict[str, Pool]) -> None:
-    """Create table `picked`: the chosen rows' plain text columns and draw keys, streamed from the pools.
+def _in_place_order(chosen: pa.Table) -> Iterator[pa.Table]:
+    """The rows of `chosen` sorted by `place` (column dropped), ROW_GROUP_ROWS at a time.
 
-    One pass over each pool joined to its (small) table of picked keys; no sort here, so the scans and
-    the join hold little memory, and what does not fit spills to DuckDB's temp directory.
+    Each group takes its rows from the batches they are in: a take over the whole chunked table would
+    concatenate its text columns, a copy of the whole table per group.
+    """
+    batches = [batch for batch in chosen.to_batches() if batch.num_rows]
+    if not batches:
+        return
+    sizes = np.array([batch.num_rows for batch in batches])
+    batch_of = np.repeat(np.arange(len(batches)), sizes)
+    row_in = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    order = pc.sort_indices(chosen["place"]).to_numpy()
+    # The system allocator hands each group's memory back; Arrow's default pool would keep it.
+    pool = pa.system_memory_pool()
+    for start in range(0, len(order), ROW_GROUP_ROWS):
+        rows = order[start : start + ROW_GROUP_ROWS]
+        which = batch_of[rows]
+        pieces, slots = [], []
+        for batch in np.unique(which):
+            mine = np.flatnonzero(which == batch)
+            pieces.append(pc.take(batches[batch], pa.array(row_in[rows[mine]]), memory_pool=pool))
+            slots.append(mine)
+        group = pa.Table.from_batches(pieces).combine_chunks(memory_pool=pool)
+        yield pc.take(group, pa.array(np.argsort(np.concatenate(slots))), memory_pool=pool).drop_columns(
+            ["place"]
+        )
+
+
+def _picked_bytes(con, pools: dict[str, Pool]) -> float:
+    """The text the picks will hold in memory, estimated from each pool's uncompressed column sizes in its
+    Parquet metadata (the picks are a uniform sample of the pool)."""
+    total = 0.0
+    for pool in pools.values():
+        ((count,),) = con.execute(f"SELECT count(*) FROM pick_{pool.name}").fetchall()
+        if not count:
+            continue
+        ((pool_bytes,),) = con.execute(f"""
+            SELECT coalesce(sum(total_uncompressed_size), 0) FROM parquet_metadata({pool.files_sql})
+            WHERE path_in_schema IN ('question', 'completion', 'gen_config', 'problem_id')""").fetchall()
+        total += pool_bytes / max(pool.rows, 1) * count
+    return total
+
+
+def _gather(con, pools: dict[str, Pool], first: int, end: int) -> pa.Table:
+    """The picked rows with places in [first, end): their mixture columns and place, in no order.
+
+    One streaming pass over each pool, joined to its (small) table of picks; the texts of other rows are
+    never materialized, and the messages are built as the rows come.
     """
     parts = []
     for pool in pools.values():
         parts.append(f"""
             SELECT
-                nullif(json_extract_string(p.gen_config, '$.system_prompt'), '') AS system_prompt,
-                nullif(json_extract_string(p.gen_config, '$.instruction'), '') AS instruction,
-                p.question, p.completion,
-                CAST(p.problem_id AS VARCHAR) AS problem_id,
-                {_quote(pool.name)} AS pool,
-                CAST(p.completion_tokens AS INTEGER) AS completion_tokens,
-                k.draw_key, k.filename, k.row_idx
-            FROM {pool.scan_sql} AS p
-            JOIN pick_{pool.name} AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx""")
-    con.execute("CREATE OR REPLACE TEMP TABLE picked AS " + "\nUNION ALL\n".join(parts))
-
-
-def _select_sql() -> str:
-    """The mixture rows in shuffled order, as TRL's conversational prompt-completion messages.
-
-    The sort carries plain text columns only; the messages are built after it, row by row.
-    """
-    return """
-        SELECT
-            list_concat(
-                CASE WHEN system_prompt IS NULL THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
-                     ELSE [{'role': 'system', 'content': system_prompt}] END,
-                [{'role': 'user', 'content':
-                    CASE WHEN instruction IS NULL THEN question
-                         ELSE question || chr(10) || chr(10) || instruction END}]) AS prompt,
-            [{'role': 'assistant', 'content': completion}] AS completion,
-            problem_id, pool, completion_tokens
-        FROM picked
-        ORDER BY draw_key, pool, filename, row_idx"""
+                list_concat(
+                    CASE WHEN system_prompt IS NULL
+                         THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
+                         ELSE [{{'role': 'system', 'content': system_prompt}}] END,
+                    [{{'role': 'user', 'content':
+                        CASE WHEN instruction IS NULL THEN question
+                             ELSE question || chr(10) || chr(10) || instruction END}}]) AS prompt,
+                [{{'role': 'assistant', 'content': completion}}] AS completion,
+                problem_id, pool, completion_tokens, place
+            FROM (
+                SELECT
+                    nullif(json_extract_string(p.gen_config, '$.system_prompt'), '') AS system_prompt,
+                    nullif(json_extract_string(p.gen_config, '$.instruction'), '') AS instruction,
+                    p.question, p.completion,
+                    CAST(p.problem_id AS VARCHAR) AS problem_id,
+                    k.pool,
+                    CAST(p.completion_tokens AS INTEGER) AS completion_tokens,
+                    k.place
+                FROM {pool.scan_sql} AS p
+                JOIN placed AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx
+                WHERE k.pool = {_quote(pool.name)} AND k.place >= {first} AND k.place < {end})""")
+    # Streamed into Arrow batch by batch: DuckDB never holds the whole result.
+    return con.sql("\nUNION ALL\n".join(parts)).to_arrow_reader(ROW_GROUP_ROWS).read_all()
 
 
 def _token_stats(con, table_sql: str, where: str = "TRUE") -> dict[str, Any]:
