@@ -5,9 +5,9 @@ position of its file among the pool's files, and its row number inside that file
 seeded shuffle is `hash(seed, round, pool, key)`. Drawing k rows without replacement keeps the k smallest
 hashes (a streaming top-k over the key columns only), and the chosen rows' places in the shuffle are fixed
 from their keys; only then are their texts read (a join of each pool to its picks), put in shuffled order
-and written to Parquet. With `replace=True` each of the k draws picks a
-row uniformly and independently (`hash(seed, round, pool, draw) mod rows`). The draw depends on the round, so
-every round trains on fresh rows of its pools.
+and written to Parquet. With `replace=True` each of the k draws picks a row uniformly and independently
+(`hash(seed, round, pool, draw) mod rows`). The draw depends on the round, so every round trains on fresh
+rows of its pools.
 
 Output folder (the `mixture` contract; `datasets.load_dataset(DIR)` and TRL's SFTTrainer read it as is):
 
@@ -329,20 +329,16 @@ def _in_place_order(chosen: pa.Table) -> Iterator[pa.Table]:
     batch_of = np.repeat(np.arange(len(batches)), sizes)
     row_in = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     order = pc.sort_indices(chosen["place"]).to_numpy()
-    # The system allocator hands each group's memory back; Arrow's default pool would keep it.
-    pool = pa.system_memory_pool()
     for start in range(0, len(order), ROW_GROUP_ROWS):
         rows = order[start : start + ROW_GROUP_ROWS]
         which = batch_of[rows]
         pieces, slots = [], []
         for batch in np.unique(which):
             mine = np.flatnonzero(which == batch)
-            pieces.append(pc.take(batches[batch], pa.array(row_in[rows[mine]]), memory_pool=pool))
+            pieces.append(batches[batch].take(pa.array(row_in[rows[mine]])))
             slots.append(mine)
-        group = pa.Table.from_batches(pieces).combine_chunks(memory_pool=pool)
-        yield pc.take(group, pa.array(np.argsort(np.concatenate(slots))), memory_pool=pool).drop_columns(
-            ["place"]
-        )
+        group = pa.Table.from_batches(pieces).combine_chunks()
+        yield group.take(pa.array(np.argsort(np.concatenate(slots)))).drop_columns(["place"])
 
 
 def _picked_bytes(con, pools: dict[str, Pool]) -> float:
