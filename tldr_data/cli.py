@@ -234,6 +234,9 @@ def synth_command(
 )
 @click.option("-n", "--samples", type=int, default=1, help="Traces per problem")
 @click.option(
+    "--min-rechecks", type=int, default=0, help="System-2: fewest redundant re-check passes per trace"
+)
+@click.option(
     "--max-rechecks", type=int, default=2, help="System-2: most redundant re-check passes per trace"
 )
 @click.option(
@@ -249,7 +252,7 @@ def teach_command(input_path: str, output: str, as_json: bool, **options) -> Non
 
     Reads `problems` (from `tldr-data synth`), writes `traces`. The System-1 teacher takes the shortcut
     (the pairs cancel: the first number), right on level 1 only; the System-2 teacher works step by step
-    and re-checks itself 0..--max-rechecks times. Run `verify
+    and re-checks itself --min-rechecks..--max-rechecks times. Run `verify
     --tokenizer MODEL` on the result to count tokens, then `mix` to make SFT data for tiny models.
 
     \b

@@ -32,6 +32,9 @@ PY
 )"
 rm -rf "$OUT" && mkdir -p "$OUT"
 export TOKENIZERS_PARALLELISM=false
+# Tiny models are overhead-bound: one torch thread trained System-1 at 12 steps/s where two threads on cores
+# shared with another job ran 0.5 steps/s (spinning threads wait on each other). Set it to override.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 started=$SECONDS
 step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }
 between() { echo "difficulty BETWEEN ${1%-*} AND ${1#*-}"; }  # "2-3" -> an SQL condition on the level
@@ -51,9 +54,9 @@ tldr-data synth -o "$P/pool-easy.parquet" --levels "$EASY_LEVELS" --per-level "$
 tldr-data synth -o "$P/pool-hard.parquet" --levels "$HARD_LEVELS" --per-level "$POOL_HARD_PER_LEVEL" \
     --seed $((SEED + 4)) --split pool --exclude "$P/train.parquet" --exclude "$P/test.parquet" --exclude "$P/dev.parquet"
 
-step "2. Scripted teachers: System-1 copies the first number; System-2 works the steps, re-checks 0-$MAX_RECHECKS times"
+step "2. Scripted teachers: System-1 copies the first number; System-2 works the steps, re-checks $MIN_RECHECKS-$MAX_RECHECKS times"
 tldr-data teach -i "$P/train.parquet" --system system1 -o "$OUT/teach/system1.parquet" --seed "$SEED"
-tldr-data teach -i "$P/train.parquet" --system system2 --max-rechecks "$MAX_RECHECKS" \
+tldr-data teach -i "$P/train.parquet" --system system2 --min-rechecks "$MIN_RECHECKS" --max-rechecks "$MAX_RECHECKS" \
     -o "$OUT/teach/system2.parquet" --seed "$SEED"
 
 step "3. A tiny random Qwen2 (hidden $HIDDEN, $LAYERS layers) with a BPE tokenizer trained on the traces"

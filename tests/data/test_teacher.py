@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import pyarrow.parquet as pq
+import pytest
 from click.testing import CliRunner
 
 from tldr_data.answers import extract_answer
 from tldr_data.cli import cli
+from tldr_data.errors import ConfigError
 from tldr_data.schema import TRACES
 from tldr_data.toy import synth
 from tldr_data.toy.teacher import RECHECKS, SHORTCUT, steps, system1_completion, teach
@@ -58,6 +60,19 @@ def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
         assert restatements == [restated] * len(restatements)
         passes.append(len(restatements))
     assert set(passes) == {0, 1, 2}
+
+
+def test_system2_min_rechecks_is_a_floor(tmp_path) -> None:
+    problems = make_problems(tmp_path, per_level=6)
+    out = tmp_path / "s2.parquet"
+    teach(problems, out, system="system2", samples=3, min_rechecks=1, max_rechecks=3, seed=0)
+    counts = [
+        sum(line in RECHECKS for line in completion.split("\n"))
+        for completion in pq.read_table(out).column("completion").to_pylist()
+    ]
+    assert set(counts) == {1, 2, 3}
+    with pytest.raises(ConfigError):
+        teach(problems, tmp_path / "bad.parquet", system="system2", min_rechecks=3, max_rechecks=1)
 
 
 def test_steps_are_compact_and_system1_copies_the_first_number() -> None:

@@ -10,12 +10,14 @@ like a System-1 model that answers hard problems as briefly as easy ones. It end
 System-2 does, so a System-2 model fine-tuned on its answers changes what it writes, not how it stops
 (without the tags, fine-tuned models ran on past the last step).
 
-The System-2 teacher thinks first: an opener, the steps, then 0 to `max_rechecks` redundant re-checks with the
-hesitation phrases real long-CoT models use, each restating the whole chain with its result (`3+5-2=6`). That
-redundancy is what TLDR should learn to drop: a System-2 model's shortest correct sample has no re-check, its
-greedy one has three. A re-check restates rather than recomputes the steps: a tiny model recomputing them
-again and again compounds its own slips (measured: 52% greedy dev accuracy after 1,500 steps), and the
-answer it boxes is the last pass's.
+The System-2 teacher thinks first: an opener, the steps, then `min_rechecks` to `max_rechecks` redundant
+re-checks with the hesitation phrases real long-CoT models use, each restating the whole chain with its result
+(`3+5-2=6`). At least one re-check is a habit, as over-thinking is a real System-2 model's: its shortest
+correct sample still re-checks, so the long pool keeps most of the length (the paper's "more long data keeps
+the length"); with `min_rechecks` 0 its shortest sample would be nearly as short as the short pool's answers
+and pure long data would be the shortest mixture. A re-check restates rather than recomputes the steps: a
+tiny model recomputing them again and again compounds its own slips (measured: 52% greedy dev accuracy
+after 1,500 steps), and the answer it boxes is the last pass's.
 
 Rows follow the `traces` contract, so teacher data flows through `verify`, `profile`, `select` and `mix` like
 any model's. `prompt` holds the user message (there is no engine, hence no rendered template); `mix` rebuilds
@@ -92,6 +94,7 @@ def teach(
     *,
     system: str,
     samples: int = 1,
+    min_rechecks: int = 0,
     max_rechecks: int = 2,
     seed: int = 0,
     instruction: str = DEFAULT_INSTRUCTION,
@@ -101,8 +104,8 @@ def teach(
     started = time.perf_counter()
     if system not in SYSTEMS:
         raise ConfigError(f"--system {system!r}: choose one of {', '.join(SYSTEMS)}")
-    if samples < 1 or max_rechecks < 0:
-        raise ConfigError("--samples must be >= 1 and --max-rechecks >= 0")
+    if samples < 1 or not 0 <= min_rechecks <= max_rechecks:
+        raise ConfigError("--samples must be >= 1 and 0 <= --min-rechecks <= --max-rechecks")
     target = Path(output)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass --overwrite to replace it")
@@ -126,6 +129,7 @@ def teach(
             "teacher": system,
             "instruction": instruction,
             "system_prompt": None,
+            "min_rechecks": min_rechecks,
             "max_rechecks": max_rechecks,
             "seed": seed,
         },
@@ -140,7 +144,7 @@ def teach(
             completions.append(
                 system1_completion(question)
                 if system == "system1"
-                else system2_completion(question, rng.randint(0, max_rechecks), rng)
+                else system2_completion(question, rng.randint(min_rechecks, max_rechecks), rng)
             )
     table = problems.take(rows)
     user = [q + ("\n\n" + instruction if instruction else "") for q in table.column("question").to_pylist()]
