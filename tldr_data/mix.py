@@ -30,15 +30,13 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -54,9 +52,11 @@ SHARD = "data/train-00000-of-00001.parquet"
 ROW_GROUP_ROWS = 4096
 # DuckDB's memory budget while drawing: 2 x 1M-row pools of 1-8 KB traces mix in under 1 GB of RSS.
 MEMORY_LIMIT = "600MB"
-# Text of the picked rows held at once while they are put in order: a mixture with more is gathered in
-# several passes over the pools, each for one range of places in the mixture.
-GATHER_BYTES = 256 * 2**20
+# Text of the picked rows sorted at once: the picks are written to buckets of consecutive places of about
+# this size, and each bucket is sorted on its own.
+BUCKET_BYTES = 128 * 2**20
+# Rows per row group of a bucket file: every open bucket's writer buffers one group.
+BUCKET_GROUP_ROWS = 1024
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 MIXTURE_SCHEMA = pa.schema(
     [
@@ -283,15 +283,14 @@ def _pick(con, pool: Pool, k: int, *, seed: int, salt: int, replace: bool) -> No
 def _write_shard(con, pools: dict[str, Pool], shard: Path, spill: Path) -> None:
     """Gather the picked rows and write them in shuffled order, in bounded memory.
 
-    Only the picks' keys are sorted (in DuckDB): each row's place in the mixture is fixed before any text
-    is read. The texts are then read by joining each pool to its picks, one range of places at a time
-    (one range unless the picks' text exceeds GATHER_BYTES), put in order in memory and written by
-    pyarrow in row groups. No wide row is sorted or spilled. What DuckDB's join does not fit in
-    MEMORY_LIMIT spills to `spill` (inside the output's temporary folder, deleted before the folder is
-    renamed into place); pools whose Parquet pages alone exceed the budget (e.g. one page per 100,000-row
-    column chunk) are read again without the budget rather than refused.
+    Only the picks' keys are sorted whole (in DuckDB): each row's place in the mixture is fixed before any
+    text is read. One scan of each pool, joined to its picks, then writes the picked rows to buckets of
+    consecutive places (files in `spill`, inside the output's temporary folder, deleted before the folder
+    is renamed into place), each holding about BUCKET_BYTES of text; each bucket is then sorted on its own
+    and appended to the shard. Pools whose Parquet pages alone exceed MEMORY_LIMIT (e.g. one page per
+    100,000-row column chunk) are read again without the budget rather than refused.
     """
-    con.execute(f"SET temp_directory = {_quote(str(spill))}")
+    con.execute(f"SET temp_directory = {_quote(str(spill / 'duckdb'))}")
     picks = "\nUNION ALL\n".join(
         f"SELECT {_quote(name)} AS pool, filename, row_idx, draw_key FROM pick_{name}" for name in pools
     )
@@ -301,44 +300,34 @@ def _write_shard(con, pools: dict[str, Pool], shard: Path, spill: Path) -> None:
                row_number() OVER (ORDER BY draw_key, pool, filename, row_idx) - 1 AS place
         FROM ({picks})""")
     ((rows,),) = con.execute("SELECT count(*) FROM placed").fetchall()
-    passes = min(rows, max(1, math.ceil(_picked_bytes(con, pools) / GATHER_BYTES)))
+    per_bucket = math.ceil(rows / min(rows, max(1, math.ceil(_picked_bytes(con, pools) / BUCKET_BYTES))))
+    buckets = spill / "buckets"
+    spill.mkdir(exist_ok=True)
+    # One scan thread: each thread holds a whole column chunk of text (a 65,536-row group of 4.5 KB traces
+    # is ~300 MB), and decompressing it, not the threads, bounds the scan's speed. The buckets' writers
+    # flush every BUCKET_GROUP_ROWS rows instead of buffering whole buckets.
+    con.execute("SET threads = 1")
+    con.execute(f"SET partitioned_write_flush_threshold = {BUCKET_GROUP_ROWS}")
+    copy = (
+        f"COPY ({_gather_sql(pools, per_bucket)}) TO {_quote(str(buckets))} "
+        f"(FORMAT parquet, PARTITION_BY (bucket), COMPRESSION lz4, ROW_GROUP_SIZE {BUCKET_GROUP_ROWS})"
+    )
+    try:
+        con.execute(copy)
+    except duckdb.OutOfMemoryException:
+        con.execute("RESET memory_limit")
+        shutil.rmtree(buckets, ignore_errors=True)
+        con.execute(copy)
     with pq.ParquetWriter(shard, MIXTURE_SCHEMA, compression="zstd") as writer:
-        for part in range(passes):
-            try:
-                chosen = _gather(con, pools, rows * part // passes, rows * (part + 1) // passes)
-            except duckdb.OutOfMemoryException:
-                con.execute("RESET memory_limit")
-                chosen = _gather(con, pools, rows * part // passes, rows * (part + 1) // passes)
-            for group in _in_place_order(chosen):
-                writer.write_table(group.cast(MIXTURE_SCHEMA), row_group_size=ROW_GROUP_ROWS)
-            del chosen
+        for bucket in range(math.ceil(rows / per_bucket)):
+            files = _quote(str(buckets / f"bucket={bucket}" / "*.parquet"))
+            ordered = con.sql(f"{_messages_sql(f'read_parquet({files})')} ORDER BY place")
+            for batch in ordered.to_arrow_reader(ROW_GROUP_ROWS):
+                writer.write_batch(
+                    batch.drop_columns(["place"]).cast(MIXTURE_SCHEMA), row_group_size=ROW_GROUP_ROWS
+                )
     con.execute("DROP TABLE placed")
     shutil.rmtree(spill, ignore_errors=True)
-
-
-def _in_place_order(chosen: pa.Table) -> Iterator[pa.Table]:
-    """The rows of `chosen` sorted by `place` (column dropped), ROW_GROUP_ROWS at a time.
-
-    Each group takes its rows from the batches they are in: a take over the whole chunked table would
-    concatenate its text columns, a copy of the whole table per group.
-    """
-    batches = [batch for batch in chosen.to_batches() if batch.num_rows]
-    if not batches:
-        return
-    sizes = np.array([batch.num_rows for batch in batches])
-    batch_of = np.repeat(np.arange(len(batches)), sizes)
-    row_in = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    order = pc.sort_indices(chosen["place"]).to_numpy()
-    for start in range(0, len(order), ROW_GROUP_ROWS):
-        rows = order[start : start + ROW_GROUP_ROWS]
-        which = batch_of[rows]
-        pieces, slots = [], []
-        for batch in np.unique(which):
-            mine = np.flatnonzero(which == batch)
-            pieces.append(batches[batch].take(pa.array(row_in[rows[mine]])))
-            slots.append(mine)
-        group = pa.Table.from_batches(pieces).combine_chunks()
-        yield group.take(pa.array(np.argsort(np.concatenate(slots)))).drop_columns(["place"])
 
 
 def _picked_bytes(con, pools: dict[str, Pool]) -> float:
@@ -356,39 +345,39 @@ def _picked_bytes(con, pools: dict[str, Pool]) -> float:
     return total
 
 
-def _gather(con, pools: dict[str, Pool], first: int, end: int) -> pa.Table:
-    """The picked rows with places in [first, end): their mixture columns and place, in no order.
-
-    One streaming pass over each pool, joined to its (small) table of picks; the texts of other rows are
-    never materialized, and the messages are built as the rows come.
-    """
+def _gather_sql(pools: dict[str, Pool], per_bucket: int) -> str:
+    """The picked rows' plain columns, place and bucket: one streaming pass over each pool joined to its
+    (small) table of picks, so that the texts of other rows are never materialized."""
     parts = []
     for pool in pools.values():
         parts.append(f"""
             SELECT
-                list_concat(
-                    CASE WHEN system_prompt IS NULL
-                         THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
-                         ELSE [{{'role': 'system', 'content': system_prompt}}] END,
-                    [{{'role': 'user', 'content':
-                        CASE WHEN instruction IS NULL THEN question
-                             ELSE question || chr(10) || chr(10) || instruction END}}]) AS prompt,
-                [{{'role': 'assistant', 'content': completion}}] AS completion,
-                problem_id, pool, completion_tokens, place
-            FROM (
-                SELECT
-                    nullif(json_extract_string(p.gen_config, '$.system_prompt'), '') AS system_prompt,
-                    nullif(json_extract_string(p.gen_config, '$.instruction'), '') AS instruction,
-                    p.question, p.completion,
-                    CAST(p.problem_id AS VARCHAR) AS problem_id,
-                    k.pool,
-                    CAST(p.completion_tokens AS INTEGER) AS completion_tokens,
-                    k.place
-                FROM {pool.scan_sql} AS p
-                JOIN placed AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx
-                WHERE k.pool = {_quote(pool.name)} AND k.place >= {first} AND k.place < {end})""")
-    # Streamed into Arrow batch by batch: DuckDB never holds the whole result.
-    return con.sql("\nUNION ALL\n".join(parts)).to_arrow_reader(ROW_GROUP_ROWS).read_all()
+                nullif(json_extract_string(p.gen_config, '$.system_prompt'), '') AS system_prompt,
+                nullif(json_extract_string(p.gen_config, '$.instruction'), '') AS instruction,
+                p.question, p.completion,
+                CAST(p.problem_id AS VARCHAR) AS problem_id,
+                k.pool,
+                CAST(p.completion_tokens AS INTEGER) AS completion_tokens,
+                k.place, k.place // {per_bucket} AS bucket
+            FROM {pool.scan_sql} AS p
+            JOIN placed AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx
+            WHERE k.pool = {_quote(pool.name)}""")
+    return "\nUNION ALL\n".join(parts)
+
+
+def _messages_sql(table_sql: str) -> str:
+    """Gathered rows as TRL's conversational prompt-completion messages, with their place."""
+    return f"""
+        SELECT
+            list_concat(
+                CASE WHEN system_prompt IS NULL THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
+                     ELSE [{{'role': 'system', 'content': system_prompt}}] END,
+                [{{'role': 'user', 'content':
+                    CASE WHEN instruction IS NULL THEN question
+                         ELSE question || chr(10) || chr(10) || instruction END}}]) AS prompt,
+            [{{'role': 'assistant', 'content': completion}}] AS completion,
+            problem_id, pool, completion_tokens, place
+        FROM {table_sql}"""
 
 
 def _token_stats(con, table_sql: str, where: str = "TRUE") -> dict[str, Any]:

@@ -200,12 +200,12 @@ def test_sft_trainer_trains_on_the_mixture(pools, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("replace", [False, True])
-def test_gathering_in_several_passes_writes_the_same_mixture(pools, tmp_path, monkeypatch, replace) -> None:
-    """A mixture whose text exceeds GATHER_BYTES is read in ranges of places: same rows, same order."""
+def test_sorting_in_several_buckets_writes_the_same_mixture(pools, tmp_path, monkeypatch, replace) -> None:
+    """A mixture whose text exceeds BUCKET_BYTES is sorted in buckets of places: same rows, same order."""
     import tldr_data.mix as mix_module
 
     mix(*pools, tmp_path / "one", ratio=0.5, size=40, seed=5, replace=replace)
-    monkeypatch.setattr(mix_module, "GATHER_BYTES", 1000)  # a few rows per pass
+    monkeypatch.setattr(mix_module, "BUCKET_BYTES", 1000)  # a few rows per bucket
     mix(*pools, tmp_path / "many", ratio=0.5, size=40, seed=5, replace=replace)
     assert rows(tmp_path / "many") == rows(tmp_path / "one")
     assert pq.ParquetFile(tmp_path / "many" / SHARD).metadata.num_row_groups > 1
