@@ -279,7 +279,8 @@ def _check_shard(
     The `earlier` shard is written once this shard's workers are up: a verify that has finished a shard
     and has rows left always has its workers running, as one pool for the whole input would."""
     # Each worker remembers its verdicts: samples of one problem mostly give the same answer, and rows reach
-    # a worker in consecutive batches, so a repeated (gold, answer) pair is judged once per worker.
+    # a worker in consecutive batches, so a repeated (gold, answer) pair is judged once per worker (and
+    # shard: samples of one problem are neighbours, so few pairs repeat across shards).
     same_as = functools.lru_cache(maxsize=VERDICT_CACHE)(equivalent)
     columns = {name: table[name].to_pylist() for name in ("completion", "answer", "finish_reason", "prompt")}
     models = [m or "" for m in table["model"].to_pylist()]
@@ -362,18 +363,12 @@ def _write_output(parts: Parts, traces: Traces, output: Path) -> tuple[Counter, 
         if not traces.rows:
             pq.write_table(conform(_empty(traces.empty), "verified"), tmp, compression="zstd")
             return tally, tokens
-        writer = None
-        try:
+        with pq.ParquetWriter(tmp, pq.read_schema(parts.path(0)), compression="zstd") as writer:
             for shard in range(traces.shard_count):
                 table = parts.read(shard)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
                 writer.write_table(table)
                 tally.update(table["verdict"].to_pylist())
                 tokens += int(pc.sum(table["completion_tokens"]).as_py() or 0)
-        finally:
-            if writer is not None:
-                writer.close()
     return tally, tokens
 
 
