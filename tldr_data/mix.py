@@ -303,10 +303,12 @@ def _write_shard(con, pools: dict[str, Pool], shard: Path, spill: Path) -> None:
     per_bucket = math.ceil(rows / min(rows, max(1, math.ceil(_picked_bytes(con, pools) / BUCKET_BYTES))))
     buckets = spill / "buckets"
     spill.mkdir(exist_ok=True)
-    # One scan thread: each thread holds a whole column chunk of text (a 65,536-row group of 4.5 KB traces
-    # is ~300 MB), and decompressing it, not the threads, bounds the scan's speed. The buckets' writers
+    # One scan thread, reading page by page: a thread that prefetches holds a whole column chunk of text (a
+    # 65,536-row group of 4.5 KB traces is ~300 MB), and decompressing, not threads, bounds the scan's
+    # speed on shared cores (two threads were no faster in bench/mix.py). The buckets' writers
     # flush every BUCKET_GROUP_ROWS rows instead of buffering whole buckets.
     con.execute("SET threads = 1")
+    con.execute("SET disable_parquet_prefetching = true")
     con.execute(f"SET partitioned_write_flush_threshold = {BUCKET_GROUP_ROWS}")
     copy = (
         f"COPY ({_gather_sql(pools, per_bucket)}) TO {_quote(str(buckets))} "
