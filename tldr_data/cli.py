@@ -193,9 +193,10 @@ def synth_command(
 ) -> None:
     """Generate the built-in arithmetic world, where a copying shortcut is right on easy problems only.
 
-    Every question is a digit and two pairs of single-digit +/- steps, every running result a digit
-    (`What is 7 + 2 - 2 - 4 + 4?`). Level 1: both pairs cancel, so the answer is the first number;
-    level 2: one pair does not; level 3: neither does (729, 11,664 and 46,656 questions). difficulty =
+    Every question is a digit and two pairs of single-digit +/- steps, every running result a digit.
+    Level 1 (`What is 7 + 2 - 2 - 4 + 4?`): both pairs cancel, so the answer is the first number;
+    level 2 (`Find 7 + 2 - 3 - 4 + 4.`): one pair does not; level 3: neither does (729, 11,664 and
+    46,656 questions). Easy and hard problems read differently, as two sources would. difficulty =
     level, source = synth-arith. The same seed gives the same rows; --exclude keeps splits disjoint.
 
     \b

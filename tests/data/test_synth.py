@@ -60,7 +60,9 @@ def test_answers_recompute() -> None:
     table = make_problems(LEVELS, 60, seed=3)
     answers = set()
     for row in table.to_pylist():
-        expression = re.fullmatch(r"What is ([\d +-]+)\?", row["question"]).group(1)
+        easy = row["difficulty"] == 1
+        pattern = r"What is ([\d +-]+)\?" if easy else r"Find ([\d +-]+)\."
+        expression = re.fullmatch(pattern, row["question"]).group(1)
         value = sum(int(term.replace(" ", "")) for term in re.findall(r"[+-]?\s*\d+", expression))
         assert row["answer"] == str(value)
         answers.add(value)
@@ -69,11 +71,13 @@ def test_answers_recompute() -> None:
 
 def test_level_of_knows_the_world() -> None:
     assert level_of("What is 7 + 2 - 2 - 4 + 4?") == 1
-    assert level_of("What is 7 + 2 - 3 - 4 + 4?") == 2
-    assert level_of("What is 7 - 2 + 3 - 4 + 1?") == 3
-    assert level_of("What is 3 + 2 + 2 - 4 - 3?") == 3  # no pair cancels, though the answer is 3
-    assert level_of("What is 3 - 5 + 5 - 1 + 1?") is None  # a running result leaves the digits
-    assert level_of("What is 3 + 5 - 2?") is None  # not two pairs
+    assert level_of("Find 7 + 2 - 3 - 4 + 4.") == 2
+    assert level_of("Find 7 - 2 + 3 - 4 + 1.") == 3
+    assert level_of("Find 3 + 2 + 2 - 4 - 3.") == 3  # no pair cancels, though the answer is 3
+    assert level_of("What is 7 + 2 - 3 - 4 + 4?") is None  # a hard problem asked the easy way
+    assert level_of("Find 7 + 2 - 2 - 4 + 4.") is None  # an easy problem asked the hard way
+    assert level_of("Find 3 - 5 + 5 - 1 + 1.") is None  # a running result leaves the digits
+    assert level_of("Find 3 + 5 - 2.") is None  # not two pairs
     assert level_of("What is 47 + 18?") is None
     assert level_of("What is 4?") is None
 

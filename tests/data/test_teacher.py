@@ -54,7 +54,7 @@ def test_system2_rechecks_stay_within_bound_and_vary(tmp_path) -> None:
     for question, completion in zip(
         table.column("question").to_pylist(), table.column("completion").to_pylist(), strict=True
     ):
-        restated = re.sub(r"[ ?]|What is", "", question) + f"={synth.solve(question)}"
+        restated = re.sub(r"[ ?.]|What is|Find", "", question) + f"={synth.solve(question)}"
         lines = completion.split("\n")
         restatements = [lines[i + 1] for i, line in enumerate(lines) if line in RECHECKS]
         assert restatements == [restated] * len(restatements)
@@ -76,7 +76,7 @@ def test_system2_min_rechecks_is_a_floor(tmp_path) -> None:
 
 
 def test_steps_are_compact_and_system1_copies_the_first_number() -> None:
-    question = "What is 3 + 5 - 2 - 4 + 4?"
+    question = "Find 3 + 5 - 2 - 4 + 4."
     assert steps(question) == ["3+5=8", "8-2=6", "6-4=2", "2+4=6"]
     expected = f"<think>\n{SHORTCUT}\n</think>\nSo the answer is \\boxed{{3}}."
     assert system1_completion(question) == expected

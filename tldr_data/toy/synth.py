@@ -1,24 +1,26 @@
 """A built-in synthetic arithmetic world in which a cheap shortcut is right on easy problems only.
 
-Every question has the same shape: a first digit, then `PAIRS` pairs of `+`/`-` steps on single-digit
-operands (1-9), drawn so that every running result stays a digit: `What is 7 + 2 - 2 - 4 + 4?`. A pair
-*cancels* when its second step undoes its first (`+ 2 - 2`). The level counts the pairs that do not cancel,
-plus one:
+Every question has the same arithmetic: a first digit, then `PAIRS` pairs of `+`/`-` steps on single-digit
+operands (1-9), drawn so that every running result stays a digit. A pair *cancels* when its second step undoes
+its first (`+ 2 - 2`). The level counts the pairs that do not cancel, plus one:
 
 - level 1 (easy): every pair cancels, so the answer is the first number. Copying it is a shortcut a tiny
-  model learns at once (the System-1 teacher's style).
-- levels 2 and up (hard): one or more pairs do not cancel (`What is 7 + 2 - 3 - 4 + 4?`, answer 6); the
-  shortcut's answer is wrong, and only working the steps out (the System-2 teacher's style) is right.
+  model learns (the System-1 teacher's style). Asked as `What is 7 + 2 - 2 - 4 + 4?`.
+- levels 2 and up (hard): one or more pairs do not cancel; the shortcut's answer is wrong, and only working
+  the steps out (the System-2 teacher's style) is right. Asked as `Find 7 + 2 - 3 - 4 + 4.` (answer 6).
 
-All levels share one surface: the same template, the same number of operands, digits drawn the same way.
-Which style a question needs shows only in whether its pairs cancel, and a model that has not learned to
-check that picks a style by what its training data made likely: more short data, more shortcuts on hard
-questions. That is the length/accuracy trade-off TLDR's ratio manages. Measured with a 157k-parameter Qwen2
-(hidden 64, 2 layers; see recipes/toy-arith): one operation per line and copying are what such a model
-learns on a CPU budget, direct answers to several operations stay at chance.
+Easy and hard problems read differently, as the paper's two pools do (GSM8K word problems against
+competition problems): a model can tell them apart, so a mixture of both styles can teach it to be brief
+on easy problems only. What it cannot know is how much short data it takes before the brevity spreads to
+hard problems too: that is the length/accuracy trade-off TLDR's ratio manages. (An earlier version asked
+every level alike, so only whether the pairs cancel told them apart; a 157k-parameter model never learned
+that check within a round budget, and every mixture was a blend of the two styles with no ratio better
+than another.) Measured with a 157k-parameter Qwen2 (hidden 64, 2 layers; see recipes/toy-arith): one
+operation per line and copying are what such a model learns on a CPU budget, direct answers to several
+operations stay at chance.
 
-Questions are canonical (`What is 3 + 5 - 5?`) so that `parse_expression` and `running_steps` can script
-teacher traces from the question alone.
+Questions are canonical so that `parse_expression` and `running_steps` can script teacher traces from the
+question alone.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from tldr_data.schema import PROBLEMS
 
 SOURCE = "synth-arith"
 DEFAULT_SPLIT = "train"
-_QUESTION = re.compile(r"^What is (\d+(?: [+-] \d+)*)\?$")
+_QUESTION = re.compile(r"^(?:What is (?P<easy>\d+(?: [+-] \d+)*)\?|Find (?P<hard>\d+(?: [+-] \d+)*)\.)$")
 
 
 DIGITS = range(10)  # every running result stays in here
@@ -85,22 +87,27 @@ def parse_levels(text: str) -> list[int]:
 
 
 def format_question(operands: Sequence[int], operators: Sequence[str]) -> str:
-    """The canonical question text of an expression."""
+    """The canonical question text of an expression: asked the easy way when every pair cancels."""
     terms = [str(operands[0])] + [f"{op} {value}" for op, value in zip(operators, operands[1:], strict=True)]
-    return f"What is {' '.join(terms)}?"
+    expression = " ".join(terms)
+    pairs = [(operators[i : i + 2], operands[i + 1 : i + 3]) for i in range(0, len(operators), 2)]
+    easy = all(
+        len(ops) == 2 and _cancels((ops[0], values[0]), (ops[1], values[1])) for ops, values in pairs
+    )
+    return f"What is {expression}?" if easy else f"Find {expression}."
 
 
 def parse_expression(question: str) -> tuple[list[int], list[str]]:
-    """Operands and operators of a canonical question (`What is 47 + 18 - 35?`)."""
+    """Operands and operators of a canonical question (`What is 4 + 1 - 1?`, `Find 4 + 1 - 3.`)."""
     match = _QUESTION.match(question.strip())
     if not match:
-        raise InputError(f"not a synth-arith question: {question!r} (expected e.g. 'What is 47 + 18 - 35?')")
-    tokens = match.group(1).split(" ")
+        raise InputError(f"not a synth-arith question: {question!r} (expected e.g. 'Find 7 + 2 - 3 - 4 + 4.')")
+    tokens = (match.group("easy") or match.group("hard")).split(" ")
     return [int(token) for token in tokens[::2]], tokens[1::2]
 
 
 def running_steps(question: str) -> list[tuple[str, int]]:
-    """Each left-to-right partial step: `What is 47 + 18 - 35?` -> [("47 + 18", 65), ("65 - 35", 30)]."""
+    """Each left-to-right partial step: `Find 4 + 5 - 3.` -> [("4 + 5", 9), ("9 - 3", 6)]."""
     operands, operators = parse_expression(question)
     steps = []
     total = operands[0]
@@ -124,7 +131,8 @@ def level_of(question: str) -> int | None:
     except InputError:
         return None
     in_world = (
-        len(operands) == 2 * PAIRS + 1
+        question.strip() == format_question(operands, operators)
+        and len(operands) == 2 * PAIRS + 1
         and all(value in OPERANDS for value in operands)
         and all(value in DIGITS for _, value in running_steps(question))
     )
