@@ -2,7 +2,8 @@
 
 Two pools of --rows rows each (completions of 1-8 KB, as reasoning traces are) are generated with DuckDB, then
 each implementation draws the same-sized mixture in its own subprocess, so that its peak RSS
-(`resource.getrusage`) is its own. Everything is written under a temp dir that is removed at the end.
+(`resource.getrusage`) is its own; the two alternate --repeat times, and the median time is shown.
+Everything is written under a temp dir that is removed at the end.
 
     python bench/mix.py                      # 2 x 1,000,000-row pools -> 100,000-row mixture
     python bench/mix.py --rows 100000 --size 10000
@@ -16,6 +17,7 @@ import math
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,6 +116,17 @@ def measure(kind: str, short: Path, long: Path, out: Path, args: argparse.Namesp
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _median(runs: list[dict]) -> dict:
+    """The median seconds and the highest peak RSS of one side's runs; the first error if any failed."""
+    failed = [run for run in runs if "error" in run]
+    if failed:
+        return failed[0]
+    return {
+        "seconds": statistics.median(run["seconds"] for run in runs),
+        "peak_rss_mib": max(run["peak_rss_mib"] for run in runs),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per pool")
@@ -122,6 +135,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-bytes", type=int, default=1000)
     parser.add_argument("--max-bytes", type=int, default=8000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each side, alternating (median)")
     parser.add_argument("--dir", help="work dir (default: a temp dir, removed afterwards)")
     parser.add_argument("--worker", choices=["pools", "mix", "pandas"], help=argparse.SUPPRESS)
     parser.add_argument("--short", help=argparse.SUPPRESS)
@@ -146,10 +160,12 @@ def main() -> None:
             f"(~{2 * args.rows * mean_kb / 1e6:.1f} GB of text, {disk_mb:.0f} MB zstd on disk), "
             f"generated in {time.perf_counter() - started:.1f}s; mixture {args.size:,} rows"
         )
-        results = {}
-        for kind in ("mix", "pandas"):
-            results[kind] = measure(kind, short, long, root / f"out-{kind}", args)
-            shutil.rmtree(root / f"out-{kind}", ignore_errors=True)
+        runs: dict[str, list[dict]] = {"mix": [], "pandas": []}
+        for _ in range(args.repeat):  # the sides alternate, so that both see the same load
+            for kind in ("mix", "pandas"):
+                runs[kind].append(measure(kind, short, long, root / f"out-{kind}", args))
+                shutil.rmtree(root / f"out-{kind}", ignore_errors=True)
+        results = {kind: _median(done) for kind, done in runs.items()}
         print(f"{'implementation':<16}{'seconds':>10}{'peak RSS MiB':>15}")
         for kind, label in (("mix", "tldr mix"), ("pandas", "pandas")):
             r = results[kind]

@@ -1,13 +1,14 @@
-"""Soak: `verify` and `mix` on at least 1 GB of trace text in Parquet, with each stage's peak RSS.
+"""Soak: `verify` and `mix` on at least 1 GB of Parquet (two inputs), with each stage's peak RSS.
 
-Traces of --rows rows (completions of 1-8 KB ending in a boxed answer, ~4.5 KB on average, so 250,000 rows
-hold ~1.1 GB of text) are made with DuckDB and written by pyarrow, as the pipeline writes them. `verify` (with
-a tiny local tokenizer) and then `mix` (two pools of --rows rows each to --size rows) each run in their own
-subprocess, so that the peak RSS (VmHWM of the stage's process; for verify also its largest worker's
-`ru_maxrss`) is the stage's own. Everything is written under a temp dir that is removed at the end.
+Two inputs of --rows rows each (completions of 1-8 KB of hex digests, so zstd keeps them ~0.6 GB on disk,
+ending in a boxed answer; ~4.5 KB on average, so 250,000 rows hold ~1.1 GB of text) are made with DuckDB and
+written by pyarrow, as the pipeline writes them; one row in ten has no engine token count. `verify` (of both
+inputs, recounting with a tiny local tokenizer) and then `mix` (the two as pools, to --size rows) each run in
+their own subprocess, so that the peak RSS (VmHWM of the stage's process; for verify also its largest
+worker's `ru_maxrss`) is the stage's own. Everything is written under a temp dir that is removed at the end.
 
-    python bench/soak.py                        # 250,000 rows (~1.1 GB of text) per input; verify
-                                                # alone takes ~35 min on 2 cores (~125 rows/s)
+    python bench/soak.py                        # 2 x 250,000 rows (~1.2 GB of Parquet, ~2.3 GB of text);
+                                                # verify takes ~15 min on 2 shared cores
     python bench/soak.py --rows 20000 --json    # a quick look
 """
 
@@ -39,9 +40,11 @@ def make_rows(path: Path, name: str, rows: int, min_bytes: int, max_bytes: int) 
                    'What is ' || i || ' + 1?' AS question, (i + 1)::VARCHAR AS answer,
                    NULL::INTEGER AS difficulty, 'train' AS split, '{name}' AS system, 'tiny' AS model,
                    0 AS sample_idx, 'What is ' || i || ' + 1?' AS prompt,
-                   repeat(md5(i::VARCHAR || '{name}') || ' ', n_bytes // 33)
-                       || 'So the answer is \\boxed{{' || (i + 1) || '}}.' AS completion,
+                   array_to_string(list_transform(range(n_bytes // 33),
+                                                  lambda j: md5(i::VARCHAR || '{name}' || j::VARCHAR)), ' ')
+                       || ' So the answer is \\boxed{{' || (i + 1) || '}}.' AS completion,
                    'stop' AS finish_reason, 8 AS prompt_tokens,
+                   CASE WHEN i % 10 = 0 THEN NULL ELSE 'engine' END AS token_source,
                    CAST(n_bytes // 4 AS INTEGER) AS completion_tokens,
                    '{config}' AS gen_config, 'soak' AS backend,
                    (i + 1)::VARCHAR AS pred_answer, TRUE AS correct, 'correct' AS verdict
@@ -72,7 +75,8 @@ def stage(args: argparse.Namespace) -> None:
     if args.stage == "verify":
         from tldr_data.verify import verify
 
-        verify([root / "short.parquet"], root / "verified.parquet", tokenizer=str(root / "tiny"))
+        inputs = [root / "short.parquet", root / "long.parquet"]
+        verify(inputs, root / "verified.parquet", tokenizer=str(root / "tiny"))
     else:
         from tldr_data.mix import mix
 
@@ -123,6 +127,7 @@ def main() -> None:
             "rows_per_input": args.rows,
             "text_gb_per_input": round(text / 2 / 1e9, 2),
             "parquet_mb_per_input": round(disk / 2 / 1e6, 1),
+            "parquet_gb_total": round(disk / 1e9, 2),
             "mixture_rows": args.size,
             "verify": run_stage("verify", root, args.size),
             "mix": run_stage("mix", root, args.size),
@@ -134,7 +139,7 @@ def main() -> None:
         return
     print(
         f"inputs: {args.rows:,} rows, {results['text_gb_per_input']} GB of completion text "
-        f"({results['parquet_mb_per_input']} MB zstd) each"
+        f"({results['parquet_mb_per_input']} MB zstd) each, {results['parquet_gb_total']} GB of Parquet"
     )
     for name in ("verify", "mix"):
         r = results[name]

@@ -3,10 +3,11 @@
 Sampling happens in DuckDB without loading the pools into Python. Every pool row has a stable key (the
 position of its file among the pool's files, and its row number inside that file); a row's place in the
 seeded shuffle is `hash(seed, round, pool, key)`. Drawing k rows without replacement keeps the k smallest
-hashes (a streaming top-k over the key columns only); only then are the chosen rows' texts read, joined and
-written, in shuffled order, straight to Parquet with COPY. With `replace=True` each of the k draws picks a
-row uniformly and independently (`hash(seed, round, pool, draw) mod rows`). The draw depends on the round, so
-every round trains on fresh rows of its pools.
+hashes (a streaming top-k over the key columns only), and the chosen rows' places in the shuffle are fixed
+from their keys; only then are their texts read (a join of each pool to its picks), put in shuffled order
+and written to Parquet. With `replace=True` each of the k draws picks a row uniformly and independently
+(`hash(seed, round, pool, draw) mod rows`). The draw depends on the round, so every round trains on fresh
+rows of its pools.
 
 Output folder (the `mixture` contract; `datasets.load_dataset(DIR)` and TRL's SFTTrainer read it as is):
 
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from tldr_data import done, duck
@@ -49,6 +52,21 @@ SHARD = "data/train-00000-of-00001.parquet"
 ROW_GROUP_ROWS = 4096
 # DuckDB's memory budget while drawing: 2 x 1M-row pools of 1-8 KB traces mix in under 1 GB of RSS.
 MEMORY_LIMIT = "600MB"
+# Text of the picked rows sorted at once: the picks are written to buckets of consecutive places of about
+# this size, and each bucket is sorted on its own.
+BUCKET_BYTES = 128 * 2**20
+# Rows per row group of a bucket file: every open bucket's writer buffers one group.
+BUCKET_GROUP_ROWS = 1024
+MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+MIXTURE_SCHEMA = pa.schema(
+    [
+        ("prompt", MESSAGES),
+        ("completion", MESSAGES),
+        ("problem_id", pa.string()),
+        ("pool", pa.string()),
+        ("completion_tokens", pa.int32()),
+    ]
+)
 Paths = str | os.PathLike | Sequence[str | os.PathLike]
 
 
@@ -121,7 +139,7 @@ def mix(
             _pick(con, pool, counts[pool.name], seed=seed, salt=salt, replace=replace)
         try:
             _write_shard(con, pools, tmp / SHARD, spill=tmp / ".spill")
-        except duckdb.IOException as err:
+        except (duckdb.IOException, OSError) as err:
             raise TldrError(f"{target}: cannot write the mixture ({str(err).splitlines()[0]})") from None
         stats = {
             "pools": {name: _token_stats(con, pool.scan_sql) for name, pool in pools.items()},
@@ -263,32 +281,75 @@ def _pick(con, pool: Pool, k: int, *, seed: int, salt: int, replace: bool) -> No
 
 
 def _write_shard(con, pools: dict[str, Pool], shard: Path, spill: Path) -> None:
-    """Gather the picked rows and write them in shuffled order, within DuckDB's memory budget.
+    """Gather the picked rows and write them in shuffled order, in bounded memory.
 
-    What does not fit in MEMORY_LIMIT spills to `spill` (inside the output's temporary folder, deleted
-    before the folder is renamed into place). Pools whose Parquet pages alone exceed the budget (e.g.
-    one page per 100,000-row column chunk) are drawn again without the budget rather than refused.
+    Only the picks' keys are sorted whole (in DuckDB): each row's place in the mixture is fixed before any
+    text is read. One scan of each pool, joined to its picks, then writes the picked rows to buckets of
+    consecutive places (files in `spill`, inside the output's temporary folder, deleted before the folder
+    is renamed into place), each holding about BUCKET_BYTES of text; each bucket is then sorted on its own
+    and appended to the shard. Pools whose Parquet pages alone exceed MEMORY_LIMIT (e.g. one page per
+    100,000-row column chunk) are read again without the budget rather than refused.
     """
-    con.execute(f"SET temp_directory = {_quote(str(spill))}")
+    con.execute(f"SET temp_directory = {_quote(str(spill / 'duckdb'))}")
+    picks = "\nUNION ALL\n".join(
+        f"SELECT {_quote(name)} AS pool, filename, row_idx, draw_key FROM pick_{name}" for name in pools
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE placed AS
+        SELECT pool, filename, row_idx,
+               row_number() OVER (ORDER BY draw_key, pool, filename, row_idx) - 1 AS place
+        FROM ({picks})""")
+    ((rows,),) = con.execute("SELECT count(*) FROM placed").fetchall()
+    per_bucket = math.ceil(rows / min(rows, max(1, math.ceil(_picked_bytes(con, pools) / BUCKET_BYTES))))
+    buckets = spill / "buckets"
+    spill.mkdir(exist_ok=True)
+    # One scan thread, reading page by page: a thread that prefetches holds a whole column chunk of text (a
+    # 65,536-row group of 4.5 KB traces is ~300 MB), and decompressing, not threads, bounds the scan's
+    # speed on shared cores (two threads were no faster in bench/mix.py). The buckets' writers
+    # flush every BUCKET_GROUP_ROWS rows instead of buffering whole buckets.
+    con.execute("SET threads = 1")
+    con.execute("SET disable_parquet_prefetching = true")
+    con.execute(f"SET partitioned_write_flush_threshold = {BUCKET_GROUP_ROWS}")
+    copy = (
+        f"COPY ({_gather_sql(pools, per_bucket)}) TO {_quote(str(buckets))} "
+        f"(FORMAT parquet, PARTITION_BY (bucket), COMPRESSION lz4, ROW_GROUP_SIZE {BUCKET_GROUP_ROWS})"
+    )
     try:
-        _gather(con, pools)
+        con.execute(copy)
     except duckdb.OutOfMemoryException:
         con.execute("RESET memory_limit")
-        _gather(con, pools)
-    con.execute(
-        f"COPY ({_select_sql()}) TO {_quote(str(shard))} "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
-    )
-    con.execute("DROP TABLE picked")
+        shutil.rmtree(buckets, ignore_errors=True)
+        con.execute(copy)
+    with pq.ParquetWriter(shard, MIXTURE_SCHEMA, compression="zstd") as writer:
+        for bucket in range(math.ceil(rows / per_bucket)):
+            files = _quote(str(buckets / f"bucket={bucket}" / "*.parquet"))
+            ordered = con.sql(f"{_messages_sql(f'read_parquet({files})')} ORDER BY place")
+            for batch in ordered.to_arrow_reader(ROW_GROUP_ROWS):
+                writer.write_batch(
+                    batch.drop_columns(["place"]).cast(MIXTURE_SCHEMA), row_group_size=ROW_GROUP_ROWS
+                )
+    con.execute("DROP TABLE placed")
     shutil.rmtree(spill, ignore_errors=True)
 
 
-def _gather(con, pools: dict[str, Pool]) -> None:
-    """Create table `picked`: the chosen rows' plain text columns and draw keys, streamed from the pools.
+def _picked_bytes(con, pools: dict[str, Pool]) -> float:
+    """The text the picks will hold in memory, estimated from each pool's uncompressed column sizes in its
+    Parquet metadata (the picks are a uniform sample of the pool)."""
+    total = 0.0
+    for pool in pools.values():
+        ((count,),) = con.execute(f"SELECT count(*) FROM pick_{pool.name}").fetchall()
+        if not count:
+            continue
+        ((pool_bytes,),) = con.execute(f"""
+            SELECT coalesce(sum(total_uncompressed_size), 0) FROM parquet_metadata({pool.files_sql})
+            WHERE path_in_schema IN ('question', 'completion', 'gen_config', 'problem_id')""").fetchall()
+        total += pool_bytes / max(pool.rows, 1) * count
+    return total
 
-    One pass over each pool joined to its (small) table of picked keys; no sort here, so the scans and
-    the join hold little memory, and what does not fit spills to DuckDB's temp directory.
-    """
+
+def _gather_sql(pools: dict[str, Pool], per_bucket: int) -> str:
+    """The picked rows' plain columns, place and bucket: one streaming pass over each pool joined to its
+    (small) table of picks, so that the texts of other rows are never materialized."""
     parts = []
     for pool in pools.values():
         parts.append(f"""
@@ -297,31 +358,28 @@ def _gather(con, pools: dict[str, Pool]) -> None:
                 nullif(json_extract_string(p.gen_config, '$.instruction'), '') AS instruction,
                 p.question, p.completion,
                 CAST(p.problem_id AS VARCHAR) AS problem_id,
-                {_quote(pool.name)} AS pool,
+                k.pool,
                 CAST(p.completion_tokens AS INTEGER) AS completion_tokens,
-                k.draw_key, k.filename, k.row_idx
+                k.place, k.place // {per_bucket} AS bucket
             FROM {pool.scan_sql} AS p
-            JOIN pick_{pool.name} AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx""")
-    con.execute("CREATE OR REPLACE TEMP TABLE picked AS " + "\nUNION ALL\n".join(parts))
+            JOIN placed AS k ON p.filename = k.filename AND p.file_row_number = k.row_idx
+            WHERE k.pool = {_quote(pool.name)}""")
+    return "\nUNION ALL\n".join(parts)
 
 
-def _select_sql() -> str:
-    """The mixture rows in shuffled order, as TRL's conversational prompt-completion messages.
-
-    The sort carries plain text columns only; the messages are built after it, row by row.
-    """
-    return """
+def _messages_sql(table_sql: str) -> str:
+    """Gathered rows as TRL's conversational prompt-completion messages, with their place."""
+    return f"""
         SELECT
             list_concat(
                 CASE WHEN system_prompt IS NULL THEN CAST([] AS STRUCT(role VARCHAR, content VARCHAR)[])
-                     ELSE [{'role': 'system', 'content': system_prompt}] END,
-                [{'role': 'user', 'content':
+                     ELSE [{{'role': 'system', 'content': system_prompt}}] END,
+                [{{'role': 'user', 'content':
                     CASE WHEN instruction IS NULL THEN question
-                         ELSE question || chr(10) || chr(10) || instruction END}]) AS prompt,
-            [{'role': 'assistant', 'content': completion}] AS completion,
-            problem_id, pool, completion_tokens
-        FROM picked
-        ORDER BY draw_key, pool, filename, row_idx"""
+                         ELSE question || chr(10) || chr(10) || instruction END}}]) AS prompt,
+            [{{'role': 'assistant', 'content': completion}}] AS completion,
+            problem_id, pool, completion_tokens, place
+        FROM {table_sql}"""
 
 
 def _token_stats(con, table_sql: str, where: str = "TRUE") -> dict[str, Any]:

@@ -197,3 +197,15 @@ def test_sft_trainer_trains_on_the_mixture(pools, tmp_path) -> None:
     assert -100 in trainer.train_dataset[0]["labels"], "the prompt is masked out of the loss"
     result = trainer.train()
     assert result.global_step == 2 and result.training_loss > 0
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_sorting_in_several_buckets_writes_the_same_mixture(pools, tmp_path, monkeypatch, replace) -> None:
+    """A mixture whose text exceeds BUCKET_BYTES is sorted in buckets of places: same rows, same order."""
+    import tldr_data.mix as mix_module
+
+    mix(*pools, tmp_path / "one", ratio=0.5, size=40, seed=5, replace=replace)
+    monkeypatch.setattr(mix_module, "BUCKET_BYTES", 1000)  # a few rows per bucket
+    mix(*pools, tmp_path / "many", ratio=0.5, size=40, seed=5, replace=replace)
+    assert rows(tmp_path / "many") == rows(tmp_path / "one")
+    assert pq.ParquetFile(tmp_path / "many" / SHARD).metadata.num_row_groups > 1

@@ -286,3 +286,43 @@ def test_a_text_column_of_numbers_is_bad_input(tmp_path, write_rows) -> None:
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {bad}: column `completion` holds int64 values, not text"
     assert not (tmp_path / "v.parquet").exists()
+
+
+def test_shards_are_read_one_at_a_time_and_a_partial_run_resumes_in_input_order(
+    tmp_path, write_rows, monkeypatch
+) -> None:
+    """Two input files over several shards: each shard is judged with only its own rows loaded; a run that
+    fails after two shards leaves them for the next, whose output equals an uninterrupted run's."""
+    import tldr_data.verify as verify_module
+
+    monkeypatch.setattr(verify_module, "SHARD_ROWS", 3)
+    engine = {"token_source": "engine", "model": "no/such-model", "answer": "1"}
+    first = [{**engine, "problem_id": f"a{i}", "completion": rf"\boxed{{{i % 2}}}"} for i in range(7)]
+    second = [{**engine, "problem_id": f"b{i}", "completion": rf"\boxed{{{i % 3}}}"} for i in range(4)]
+    inputs = [write_rows(first, name="a.parquet"), write_rows(second, name="b.parquet")]
+    whole = tmp_path / "whole.parquet"
+    verify(inputs, whole, workers=2)
+
+    judged = verify_module._check_shard
+    sizes: list[int] = []
+
+    def fail_after_two(table, *args):
+        if len(sizes) == 2:
+            raise RuntimeError("killed")
+        sizes.append(table.num_rows)
+        return judged(table, *args)
+
+    out = tmp_path / "v.parquet"
+    monkeypatch.setattr(verify_module, "_check_shard", fail_after_two)
+    with pytest.raises(RuntimeError):
+        verify(inputs, out, workers=2)
+    assert sizes == [3, 3] and not out.exists()
+    monkeypatch.setattr(verify_module, "_check_shard", judged)
+    summary = verify(inputs, out, workers=2)
+    assert summary["rows_reused"] == 3  # the first shard was written once the second's workers were up
+    table = pq.read_table(out)
+    assert table["problem_id"].to_pylist() == [row["problem_id"] for row in first + second]
+    assert table.to_pylist() == pq.read_table(whole).to_pylist()
+    a_verdicts = ["wrong", "correct"] * 3 + ["wrong"]  # boxed 0, 1, 0, ... against gold 1
+    assert table["verdict"].to_pylist() == a_verdicts + ["wrong", "correct", "wrong", "wrong"]
+    assert not (tmp_path / ".v.parquet.parts").exists()
