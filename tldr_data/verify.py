@@ -41,6 +41,7 @@ from tldr_data.workers import OK, TIMEOUT, DeadlinePool
 
 SHARD_ROWS = 2048
 VERDICT_CACHE = 65_536  # (gold, answer) pairs remembered per worker
+BLOCK_SHARDS = 16  # shards judged by one pool of workers (32,768 rows in memory)
 VERDICT_COLUMNS = ("pred_answer", "correct", "verdict")
 TEXT_COLUMNS = ("completion", "answer", "finish_reason", "prompt", "model", "token_source")
 COUNT_COLUMNS = ("prompt_tokens", "completion_tokens")
@@ -245,11 +246,14 @@ def _check_shards(
     timeout: float,
     progress: bool,
 ) -> None:
-    """Judge the rows of every unfinished shard, one shard at a time, and write each as soon as it is done.
+    """Judge the rows of every unfinished shard, a block of shards at a time; write each shard as soon as
+    its last row is back.
 
-    Each shard gets its own workers, forked once its rows are loaded, so that they have the rows without
+    Each block gets its own workers, forked once its rows are loaded, so that they have the rows without
     pickling them (a task carries only a row number: a pipe full of long texts would block the parent,
-    and with it the deadline) and memory holds one shard, whatever the input's size.
+    and with it the deadline) and memory holds one block, whatever the input's size. A block is many
+    shards because a fresh pool starts cold: math-verify's and sympy's caches, and the verdict cache,
+    warm up again (one pool per 2,048-row shard ran the verify bench at half the speed).
     """
     from tqdm import tqdm
 
@@ -257,81 +261,90 @@ def _check_shards(
     judge((r"\boxed{\frac{1}{2}x^2}", "x^2/2", "stop"))  # warm math-verify's parser before the workers fork
     todo = [s for s in range(traces.shard_count) if s not in reused]
     total = sum(min(SHARD_ROWS, traces.rows - s * SHARD_ROWS) + traces.recount_per_shard[s] for s in todo)
-    judged: tuple[int, pa.Table] | None = None
     with tqdm(total=total, desc="verify", unit="task", disable=not progress) as bar:
-        for shard, table in traces.shards():
-            if shard not in reused:
-                judged = shard, _check_shard(table, tokenizers, workers, timeout, bar, judged, parts)
-        if judged is not None:
-            parts.write(*judged)
+        for block in _blocks(traces, reused):
+            _check_block(block, tokenizers, workers, timeout, bar, parts)
 
 
-def _check_shard(
-    table: pa.Table,
+def _blocks(traces: Traces, reused: set[int]) -> Iterator[list[tuple[int, pa.Table]]]:
+    """The unfinished shards in input order, BLOCK_SHARDS at a time."""
+    block: list[tuple[int, pa.Table]] = []
+    for shard, table in traces.shards():
+        if shard in reused:
+            continue
+        block.append((shard, table))
+        if len(block) == BLOCK_SHARDS:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+class _Rows:
+    """One shard's columns as Python lists, which forked workers read by row number."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.columns = {name: table[name].to_pylist() for name in ("completion", "answer", "finish_reason")}
+        self.prompts = table["prompt"].to_pylist()
+        self.models = [m or "" for m in table["model"].to_pylist()]
+        self.recount = _recount_rows(table)
+        self.verdicts: dict[int, tuple[str | None, str]] = {}
+        self.counted: dict[int, list[int]] = {}
+
+
+def _check_block(
+    block: list[tuple[int, pa.Table]],
     tokenizers: dict[str, Any],
     workers: int,
     timeout: float,
     bar: Any,
-    earlier: tuple[int, pa.Table] | None,
     parts: Parts,
-) -> pa.Table:
-    """One shard's rows judged (and counted where no one counted them) by a pool of workers forked here.
-
-    The `earlier` shard is written once this shard's workers are up: a verify that has finished a shard
-    and has rows left always has its workers running, as one pool for the whole input would."""
+) -> None:
+    """One block's rows judged (and counted where no one counted them) by a pool of workers forked here."""
     # Each worker remembers its verdicts: samples of one problem mostly give the same answer, and rows reach
-    # a worker in consecutive batches, so a repeated (gold, answer) pair is judged once per worker (and
-    # shard: samples of one problem are neighbours, so few pairs repeat across shards).
+    # a worker in consecutive batches, so a repeated (gold, answer) pair is judged once per worker.
     same_as = functools.lru_cache(maxsize=VERDICT_CACHE)(equivalent)
-    columns = {name: table[name].to_pylist() for name in ("completion", "answer", "finish_reason", "prompt")}
-    models = [m or "" for m in table["model"].to_pylist()]
-    recount = _recount_rows(table)
+    shards = [_Rows(table) for _, table in block]
 
-    def check(task: tuple[str, int]) -> Any:
+    def check(task: tuple[str, int, int]) -> Any:
         """Judge one row, or count its tokens: separate tasks under separate deadlines, so that a text
         slow to tokenize still gets its verdict. Runs in a worker."""
-        kind, index = task
+        kind, position, index = task
+        rows = shards[position]
         if kind == "judge":
-            return judge(
-                tuple(columns[name][index] for name in ("completion", "answer", "finish_reason")), same_as
-            )
-        return count_tokens(
-            tokenizers[models[index]], [columns["prompt"][index] or "", columns["completion"][index] or ""]
-        )
+            return judge(tuple(rows.columns[name][index] for name in rows.columns), same_as)
+        texts = [rows.prompts[index] or "", rows.columns["completion"][index] or ""]
+        return count_tokens(tokenizers[rows.models[index]], texts)
 
     tasks = [
-        (kind, i)
-        for i in range(table.num_rows)
-        for kind in (("judge", "count") if recount[i] else ("judge",))
+        (kind, position, i)
+        for position, rows in enumerate(shards)
+        for i in range(rows.table.num_rows)
+        for kind in (("judge", "count") if rows.recount[i] else ("judge",))
     ]
-    verdicts: dict[int, tuple[str | None, str]] = {}
-    counted: dict[int, list[int]] = {}
+    left = Counter(position for _, position, _ in tasks)
     with DeadlinePool(check, workers, timeout) as pool:
-        if earlier is not None:
-            parts.write(*earlier)
-        for position, status, value in pool.imap_unordered(tasks):
-            kind, index = tasks[position]
+        for number, status, value in pool.imap_unordered(tasks):
+            kind, position, index = tasks[number]
+            rows = shards[position]
             if kind == "count":
                 if status == OK:
-                    counted[index] = value
+                    rows.counted[index] = value
             else:
-                verdicts[index] = (
+                rows.verdicts[index] = (
                     value if status == OK else (None, "timeout" if status == TIMEOUT else "error")
                 )
+            left[position] -= 1
+            if not left[position]:
+                parts.write(block[position][0], _shard_table(rows, tokenizers))
             bar.update()
-    return _shard_table(table, verdicts, counted, recount, tokenizers, models)
 
 
-def _shard_table(
-    part: pa.Table,
-    verdicts: dict[int, tuple[str | None, str]],
-    counted: dict[int, list[int]],
-    recount: list[bool],
-    tokenizers: dict[str, Any],
-    models: list[str],
-) -> pa.Table:
+def _shard_table(rows: _Rows, tokenizers: dict[str, Any]) -> pa.Table:
     """One shard's `verified` rows. Counts a worker could not return (timeout, error) are taken here, so
     that every row keeps its tokens (leaving failures out of the mean length was the reference's mistake)."""
+    part, verdicts, counted, recount = rows.table, rows.verdicts, rows.counted, rows.recount
     counts = {name: part[name].to_pylist() for name in COUNT_COLUMNS}
     sources = part["token_source"].to_pylist()
     for index in range(part.num_rows):
@@ -340,7 +353,7 @@ def _shard_table(
         tokens = counted.get(index)
         if tokens is None:
             texts = [part["prompt"][index].as_py() or "", part["completion"][index].as_py() or ""]
-            tokens = count_tokens(tokenizers[models[index]], texts)
+            tokens = count_tokens(tokenizers[rows.models[index]], texts)
         counts["prompt_tokens"][index], counts["completion_tokens"][index] = tokens
         sources[index] = "recount"
     for name, values in [*counts.items(), ("token_source", sources)]:

@@ -291,8 +291,9 @@ def test_a_text_column_of_numbers_is_bad_input(tmp_path, write_rows) -> None:
 def test_shards_are_read_one_at_a_time_and_a_partial_run_resumes_in_input_order(
     tmp_path, write_rows, monkeypatch
 ) -> None:
-    """Two input files over several shards: each shard is judged with only its own rows loaded; a run that
-    fails after two shards leaves them for the next, whose output equals an uninterrupted run's."""
+    """Two input files over several shards: a block of shards is judged with only its own rows loaded (the
+    whole run: one block of four shards); a run that fails after two blocks of one shard keeps both shards
+    for the next, whose output equals an uninterrupted run's."""
     import tldr_data.verify as verify_module
 
     monkeypatch.setattr(verify_module, "SHARD_ROWS", 3)
@@ -303,23 +304,24 @@ def test_shards_are_read_one_at_a_time_and_a_partial_run_resumes_in_input_order(
     whole = tmp_path / "whole.parquet"
     verify(inputs, whole, workers=2)
 
-    judged = verify_module._check_shard
+    monkeypatch.setattr(verify_module, "BLOCK_SHARDS", 1)
+    judged = verify_module._check_block
     sizes: list[int] = []
 
-    def fail_after_two(table, *args):
+    def fail_after_two(block, *args):
         if len(sizes) == 2:
             raise RuntimeError("killed")
-        sizes.append(table.num_rows)
-        return judged(table, *args)
+        sizes.append(sum(table.num_rows for _, table in block))
+        return judged(block, *args)
 
     out = tmp_path / "v.parquet"
-    monkeypatch.setattr(verify_module, "_check_shard", fail_after_two)
+    monkeypatch.setattr(verify_module, "_check_block", fail_after_two)
     with pytest.raises(RuntimeError):
         verify(inputs, out, workers=2)
     assert sizes == [3, 3] and not out.exists()
-    monkeypatch.setattr(verify_module, "_check_shard", judged)
+    monkeypatch.setattr(verify_module, "_check_block", judged)
     summary = verify(inputs, out, workers=2)
-    assert summary["rows_reused"] == 3  # the first shard was written once the second's workers were up
+    assert summary["rows_reused"] == 6  # each shard was written as soon as its last row was judged
     table = pq.read_table(out)
     assert table["problem_id"].to_pylist() == [row["problem_id"] for row in first + second]
     assert table.to_pylist() == pq.read_table(whole).to_pylist()
