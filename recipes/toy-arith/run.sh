@@ -118,7 +118,9 @@ for round_seed in $ROUND_SEEDS; do
         --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
         --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" "${OPTIMIZER[@]}"
     tldr-train run --run "$RUN" --rounds "$ROUNDS"
-    tldr-train pick --run "$RUN"
+    # No round within tol of System-2's dev accuracy is a result, not a crash: the sweep still measures
+    # every static ratio, and compare reports the seed as picking no round.
+    tldr-train pick --run "$RUN" || echo "round seed $round_seed: no round reaches the accuracy floor"
     tldr-train sweep --run "$RUN" "${RATIO_ARGS[@]}" --test "$P/test.parquet"
 done
 
