@@ -258,7 +258,7 @@ def teach_command(input_path: str, output: str, as_json: bool, **options) -> Non
 
     \b
     Example:
-      tldr-data teach -i train.parquet --style system2 -n 2 -o teach/s2.parquet
+      tldr-data teach -i train.parquet --system system2 -n 2 -o teach/s2.parquet
     """
     from tldr_data.toy import teacher
 

@@ -90,9 +90,7 @@ def format_question(operands: Sequence[int], operators: Sequence[str]) -> str:
     """The canonical question text of an expression: asked the easy way when every pair cancels."""
     terms = [str(operands[0])] + [f"{op} {value}" for op, value in zip(operators, operands[1:], strict=True)]
     expression = " ".join(terms)
-    pairs = [(operators[i : i + 2], operands[i + 1 : i + 3]) for i in range(0, len(operators), 2)]
-    easy = all(len(ops) == 2 and _cancels((ops[0], values[0]), (ops[1], values[1])) for ops, values in pairs)
-    return f"What is {expression}?" if easy else f"Find {expression}."
+    return f"What is {expression}?" if not _changing_pairs(operands, operators) else f"Find {expression}."
 
 
 def parse_expression(question: str) -> tuple[list[int], list[str]]:
@@ -134,11 +132,14 @@ def level_of(question: str) -> int | None:
         and all(value in OPERANDS for value in operands)
         and all(value in DIGITS for _, value in running_steps(question))
     )
-    if not in_world:
-        return None
+    return 1 + _changing_pairs(operands, operators) if in_world else None
+
+
+def _changing_pairs(operands: Sequence[int], operators: Sequence[str]) -> int:
+    """How many pairs of steps do not cancel (a step left without a partner counts as one)."""
     steps = list(zip(operators, operands[1:], strict=True))
     pairs = [steps[i : i + 2] for i in range(0, len(steps), 2)]
-    return 1 + sum(not _cancels(first, second) for first, second in pairs)
+    return sum(len(pair) < 2 or not _cancels(*pair) for pair in pairs)
 
 
 def _cancels(first: tuple[str, int], second: tuple[str, int]) -> bool:
