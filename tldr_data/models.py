@@ -3,7 +3,9 @@
 Without this check a missing folder reaches `from_pretrained`, which takes it for a Hub id and retries the
 network for most of a minute before failing with a page of text. A name is meant as a local path when it
 starts with `.`, `/` or `~`, ends with `/`, has more than one `/`, or starts with a folder that exists here
-(`models/tiny` beside a `models/` folder). Under HF_HUB_OFFLINE a Hub id must be in the local Hub cache.
+(`models/tiny` beside a `models/` folder). Under HF_HUB_OFFLINE a Hub id must be in the local Hub cache;
+otherwise one quick request (no retries) asks the Hub whether the id exists, so a machine without network says
+so in a second (a missing `models/tiny` whose `models/` folder is missing too looks like a Hub id).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from tldr_data.errors import InputError
 
 _TRUE = {"1", "on", "yes", "true"}
+HUB_PROBE_TIMEOUT_S = 10.0
 
 
 def looks_local(name: str) -> bool:
@@ -39,11 +42,16 @@ def check_model(name: str, option: str) -> None:
         raise InputError(f"{option} {name}: is a file; give a model folder or a Hub model id")
     if looks_local(name):
         raise InputError(f"{option} {name}: no such model folder")
-    if offline() and not _cached(name):
+    if _cached(name):
+        return
+    if offline():
         raise InputError(
             f"{option} {name}: no such local folder, and HF_HUB_OFFLINE is set and the Hub cache "
             "does not hold it; pass a model folder, or unset HF_HUB_OFFLINE to download it"
         )
+    problem = _hub_problem(name)
+    if problem:
+        raise InputError(f"{option} {name}: no such local folder, and {problem}")
 
 
 def _cached(repo_id: str) -> bool:
@@ -54,3 +62,31 @@ def _cached(repo_id: str) -> bool:
     except ValueError:
         return False
     return any(isinstance(path, str) for path in found)
+
+
+def _hub_problem(repo_id: str) -> str | None:
+    """Why the Hub cannot serve `repo_id`, from one request without retries; None when it can (or may)."""
+    from huggingface_hub import model_info
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        RepositoryNotFoundError,
+    )
+
+    try:
+        model_info(repo_id, timeout=HUB_PROBE_TIMEOUT_S)
+    except GatedRepoError:
+        return None  # it exists; the loader reports the access it needs
+    except RepositoryNotFoundError:
+        return "the Hub has no such model (or it is private and no token is set)"
+    except HFValidationError:
+        return "it is not a valid Hub model id either"
+    except HfHubHTTPError:
+        return None  # the Hub answered with another error; the loader retries and reports it
+    except Exception as err:  # noqa: BLE001 - any transport failure (DNS, refused, timeout) means the same
+        return (
+            f"the Hub cannot be reached ({type(err).__name__}); pass a model folder, "
+            "or set HF_HUB_OFFLINE=1 to use the Hub cache only"
+        )
+    return None

@@ -36,6 +36,7 @@ from tldr_data.answers import equivalent, judge
 from tldr_data.atomic import atomic_path, write_json
 from tldr_data.duck import connect, contract_scan, parquet_files
 from tldr_data.errors import InputError, OutputExistsError
+from tldr_data.models import check_model
 from tldr_data.schema import TOKEN_SOURCES, VERDICTS, conform
 from tldr_data.workers import OK, TIMEOUT, DeadlinePool
 
@@ -401,15 +402,22 @@ def _load_tokenizers(models: set[str], name: str | None) -> dict[str, Any]:
     for model in sorted(models):
         tok_name = name or model
         if tok_name not in loaded:
-            loaded[tok_name] = _tokenizer(tok_name, model)
+            loaded[tok_name] = _tokenizer(tok_name, model, given=bool(name))
     return {model: loaded[name or model] for model in models}
 
 
-def _tokenizer(name: str, model: str) -> Any:
-    from transformers import AutoTokenizer
-
+def _tokenizer(name: str, model: str, given: bool) -> Any:
     if not name:
         raise InputError("traces name no `model` to count tokens with; pass --tokenizer PATH")
+    if given:
+        check_model(name, "--tokenizer")
+    else:
+        try:
+            check_model(name, "the traces' model")
+        except InputError as err:
+            raise InputError(f"{err}; or pass --tokenizer PATH to count its tokens") from None
+    from transformers import AutoTokenizer
+
     try:
         return AutoTokenizer.from_pretrained(name)
     except Exception as err:  # noqa: BLE001 - any load failure has the same remedy

@@ -4,6 +4,10 @@ row or option, and nothing is written; numbers options refuse NaN and infinity e
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -137,6 +141,45 @@ def test_bad_input_per_command(world, tiny_model, monkeypatch) -> None:
         started = time.perf_counter()
         assert_one_line(CliRunner().invoke(cli, args), 2, *needles)
         assert time.perf_counter() - started < 10, args
+        assert files(tmp) == before, args
+
+
+def test_a_missing_model_with_the_hub_unreachable_is_one_quick_line(world, tmp_path) -> None:
+    """HF_HUB_OFFLINE unset, no network: `models/none` (its `models/` missing too) reads as a Hub id; without
+    the probe, from_pretrained retried the Hub for most of a minute and printed a page."""
+    tmp, _, _, _ = world
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens once the socket is closed
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env["HF_ENDPOINT"] = closed
+    made = CliRunner().invoke(
+        cli, ["synth", "-o", str(tmp / "s.parquet"), "--levels", "1", "--per-level", "2"]
+    )
+    assert made.exit_code == 0, made.output
+    taught = CliRunner().invoke(
+        cli, ["teach", "-i", str(tmp / "s.parquet"), "-o", str(tmp / "t.parquet"), "--system", "system1"]
+    )
+    assert taught.exit_code == 0, taught.output
+    cases = [
+        (["generate", "-m", "models/none", "-i", "problems.parquet", "-o", "out", "--system", "s",
+          "--backend", "transformers"], ["-m/--model models/none", "the Hub cannot be reached"]),
+        (["verify", "t.parquet", "-o", "v.parquet"], ["teacher-system1", "cannot be reached", "--tokenizer"]),
+    ]  # fmt: skip
+    before = files(tmp)
+    for args, needles in cases:
+        result = subprocess.run(
+            [sys.executable, "-m", "tldr_data", *args],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
+        for needle in needles:
+            assert needle in result.stderr, result.stderr
         assert files(tmp) == before, args
 
 

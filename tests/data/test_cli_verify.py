@@ -67,7 +67,7 @@ def test_verify_unknown_tokenizer_says_how_to_name_one(tmp_path, write_rows) -> 
     traces = write_rows([{"model": "org/not-here"}])
     result = CliRunner().invoke(cli, ["verify", str(traces), "-o", str(tmp_path / "v.parquet")])
     assert result.exit_code == 2
-    assert "cannot load the tokenizer of model 'org/not-here'" in result.stderr
+    assert "the traces' model org/not-here: no such local folder" in result.stderr
     assert "pass --tokenizer PATH" in result.stderr
     assert not (tmp_path / "v.parquet").exists()
 

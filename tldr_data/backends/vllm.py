@@ -8,7 +8,9 @@ multi-process example). `generate` offers the simple equivalent: start one proce
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tldr_data.backends.base import Backend, Completion, Sampling
@@ -57,7 +59,15 @@ class VLLMBackend(Backend):
             )
             for seed in seeds
         ]
-        outputs = self.llm.generate(inputs, params, use_tqdm=False)
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        try:
+            with _wake_on_engine_death(self.llm):
+                outputs = self.llm.generate(inputs, params, use_tqdm=False)
+        except EngineDeadError:
+            raise BackendError(
+                "vllm: the engine process died during a batch (killed, or out of memory; its log is above)"
+            ) from None
         special = set(tokenizer.all_special_ids)
         results = []
         for output in outputs:
@@ -70,6 +80,38 @@ class VLLMBackend(Backend):
 
     def close(self) -> None:
         del self.llm
+
+
+@contextmanager
+def _wake_on_engine_death(llm, poll_s: float = 0.5) -> Iterator[None]:
+    """Hand a dead engine process's death to the thread waiting for its outputs.
+
+    With the engine in its own process (vLLM's default on GPUs), vLLM 0.32's sync client notices the death
+    (`resources.engine_dead`) and shuts its output thread down, but never wakes the caller blocked on the
+    outputs queue: `generate` would wait forever. In-process engines need nothing: their failures raise in
+    this thread.
+    """
+    client = llm.llm_engine.engine_core
+    outputs_queue = getattr(client, "outputs_queue", None)
+    resources = getattr(client, "resources", None)
+    if outputs_queue is None or resources is None:
+        yield
+        return
+    from vllm.v1.engine.exceptions import EngineDeadError
+
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(poll_s):
+            if resources.engine_dead:
+                outputs_queue.put_nowait(EngineDeadError())
+                return
+
+    threading.Thread(target=watch, name="tldr-vllm-engine-watch", daemon=True).start()
+    try:
+        yield
+    finally:
+        finished.set()
 
 
 def _build_llm(model: str, options: VLLMOptions):
