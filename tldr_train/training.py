@@ -34,6 +34,14 @@ class Training:
             "help": "Learning-rate schedule (the paper: constant; TRL's own default is linear)",
         },
     )
+    warmup_steps: int = field(
+        default=0,
+        metadata={
+            "trl": "warmup_steps",
+            "help": "Steps of linear warm-up to the peak rate, with a schedule that has one (e.g. "
+            "constant_with_warmup); continued rounds warm up once, at the start of round 0",
+        },
+    )
     max_length: int | None = field(
         default=None,
         metadata={

@@ -83,7 +83,7 @@ for system in system1 system2; do
     steps_var=${system^^}_STEPS
     tldr-train sft -m "$OUT/models/base" -d "$OUT/mix/$system" -o "$OUT/models/$system" --max-steps "${!steps_var}" \
         --lr "$LR" --lr-scheduler linear --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" \
-        --seed "$SEED" --warmup_steps "$WARMUP_STEPS"
+        --seed "$SEED" --warmup-steps "$WARMUP_STEPS"
 done
 
 step "6. Sample both models on fresh problems, verify, profile, and select the two pools"

@@ -284,3 +284,30 @@ def test_counted_lengths_are_the_lengths_trl_trains_on(tiny_model: Path, sft_mix
     rows = load_prompt_completion(sft_mixture)
     counted = sorted(len(token_ids(trainer.processing_class, r["prompt"], r["completion"])) for r in rows)
     assert counted == sorted(len(ids) for ids in trainer.train_dataset["input_ids"])
+
+
+@pytest.mark.slow
+def test_warm_up_runs_once_across_continued_rounds(
+    tiny_model: Path, sft_mixture: Path, tmp_path: Path
+) -> None:
+    """A continued round carries the schedule's step: the warm-up that began in round 0 finishes in round 1
+    instead of starting again (the jolt a fresh peak-rate Adam gives a tiny model happens at most once)."""
+    training = Training(learning_rate=1e-3, lr_scheduler="constant_with_warmup", warmup_steps=4, **FAST)
+    flags = training.trl_flags()
+    assert flags[flags.index("--warmup_steps") + 1] == "4"
+    train(tiny_model, sft_mixture, tmp_path / "r0", training, max_steps=2)
+    train(
+        str(tmp_path / "r0"),
+        sft_mixture,
+        tmp_path / "r1",
+        training,
+        max_steps=4,
+        continue_from=tmp_path / "r0" / "checkpoint-2",
+    )
+    import torch
+
+    # The scheduler's own multiplier after 6 steps: past the 4 warm-up steps, at the peak.
+    scheduler = torch.load(tmp_path / "r1" / "checkpoint-6" / "scheduler.pt", weights_only=False)
+    assert scheduler["last_epoch"] == 6 and set(scheduler["_last_lr"]) == {1e-3}  # one rate per param group
+    first = torch.load(tmp_path / "r0" / "checkpoint-2" / "scheduler.pt", weights_only=False)
+    assert first["_last_lr"] == [pytest.approx(0.5e-3)] * len(first["_last_lr"])
