@@ -36,6 +36,21 @@ def umask() -> int:
     return mask
 
 
+def ordinary_modes(folder: str | os.PathLike) -> None:
+    """Give every file and folder under `folder` the permissions of an ordinary one (0666 or 0777 minus the
+    umask): libraries that write through private temporaries (safetensors writes weights 0600) would
+    otherwise hide model files from the others who share the data."""
+    mask = umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            path = os.path.join(root, name)
+            executable = os.stat(path).st_mode & 0o111
+            os.chmod(path, (0o777 if executable else 0o666) & ~mask)
+
+
 def _prepare(target: Path, kind: str) -> None:
     """Create the output's parent folder; an output path that cannot be one is bad input, named."""
     for parent in reversed(target.parents):
@@ -148,6 +163,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         tmp.mkdir()
         try:
             yield tmp
+            ordinary_modes(tmp)
             old = _temp_name(target, "old")
             if target.exists():
                 os.replace(target, old)

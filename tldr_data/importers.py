@@ -111,7 +111,7 @@ def skythought_rows(path: Path, *, system: str, model: str) -> Iterator[dict[str
                 if content is not None and not isinstance(content, str):
                     raise InputError(
                         f"{path}: entry {key[:60]!r}, response {position} at temperature {temperature}: "
-                        f"`content` is a {type(content).__name__}, not text"
+                        f"`content` is of type {type(content).__name__}, not text"
                     )
                 usage = (usages.get(temperature) or [{}] * len(responses))[position]
                 yield {

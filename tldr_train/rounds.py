@@ -47,13 +47,14 @@ def run_round(
     alpha = state.current_alpha
     seconds: dict[str, float] = {}
 
+    start = starting_point(base, state)  # checked before anything of the round is written
     started = time.perf_counter()
     # The draw depends on the run seed and the round number, so every round sees fresh rows of its pools.
     mixture = draw_mixture(state, folder / MIX, alpha=alpha, number=number, size=size)
     seconds["mix"] = _since(started)
 
     started = time.perf_counter()
-    trained = train_stage(base, state, folder, number, steps)
+    trained = train_stage(state, folder, number, steps, start)
     if not trained["skipped"]:
         # New weights make any earlier measurement of this round's checkpoint stale.
         done.discard(folder / DEV)
@@ -104,32 +105,45 @@ def run_round(
     return entry
 
 
-def train_stage(base: Path, state: RunState, folder: Path, number: int, steps: int) -> dict[str, Any]:
-    """Train the round's checkpoint, in this process or through the run's launcher.
+def starting_point(base: Path, state: RunState) -> tuple[str, str | None]:
+    """The weights the next round starts from (round 0: the System-2 model) and, in a continuous run, the
+    trainer checkpoint (optimizer, scheduler, step) it continues; a missing one is named by its state key."""
+    if not state.history:
+        return str(state.config["long_model"]), None
+    key = f"history[{len(state.history) - 1}].checkpoint"
+    previous = base / state.history[-1]["checkpoint"]
+    if not previous.is_dir():
+        raise InputError(
+            f"{base / run.STATE}: {key} {state.history[-1]['checkpoint']}: no such folder in the run; "
+            "the next round starts from it"
+        )
+    continuous = state.config.get("continuous", False)
+    return str(previous), _trainer_checkpoint(previous, key) if continuous else None
+
+
+def train_stage(
+    state: RunState, folder: Path, number: int, steps: int, start: tuple[str, str | None]
+) -> dict[str, Any]:
+    """Train the round's checkpoint from `start` (`starting_point`), in this process or through the run's
+    launcher.
 
     Training continues from the previous round's weights (round 0: the original System-2 model) and, unless
     the run starts each round fresh, from its optimizer, scheduler and step: one continuous optimisation, as
     the paper's single run that re-weights every 32 steps. Once a round is recorded, only its trainer
     checkpoint (weights and optimizer state, ~16 bytes per parameter) stays on disk.
     """
-    continuous = state.config.get("continuous", False)
-    previous = base / state.history[-1]["checkpoint"] if state.history else None
-    start = str(previous or state.config["long_model"])
+    model, continue_from = start
     training = Training(**state.config["training"])
-    options = {
-        "max_steps": steps,
-        "seed": state.seed + number,
-        "continue_from": _trainer_checkpoint(previous) if continuous and previous else None,
-    }
+    options = {"max_steps": steps, "seed": state.seed + number, "continue_from": continue_from}
     launcher = launch_of(state).launcher
     if launcher:
         log = folder / LOGS / "train.log"
         stage = f"round {number:03d} training"
         trained = train_in_child(
-            launcher, start, folder / MIX, folder / CKPT, training, log=log, stage=stage, **options
+            launcher, model, folder / MIX, folder / CKPT, training, log=log, stage=stage, **options
         )
     else:
-        trained = train(start, folder / MIX, folder / CKPT, training, **options)
+        trained = train(model, folder / MIX, folder / CKPT, training, **options)
     return trained
 
 
@@ -138,15 +152,15 @@ def launch_of(state: RunState) -> Launch:
     return Launch(**state.config.get("launch", {}))
 
 
-def _trainer_checkpoint(ckpt: Path) -> str:
+def _trainer_checkpoint(ckpt: Path, key: str) -> str:
     """The trainer checkpoint (`checkpoint-N`, with optimizer state) a finished round left in `ckpt`."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    found = get_last_checkpoint(str(ckpt)) if ckpt.is_dir() else None
+    found = get_last_checkpoint(str(ckpt))
     if found is None:
         raise InputError(
-            f"{ckpt}: holds no trainer checkpoint to continue from; the run needs a fresh optimizer "
-            "(`tldr-train init --fresh-optimizer`)"
+            f"{ckpt} ({key}): holds no trainer checkpoint to continue from; the run needs a fresh "
+            "optimizer (`tldr-train init --fresh-optimizer`)"
         )
     return found
 

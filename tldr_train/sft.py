@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tldr_data import done
-from tldr_data.atomic import write_json
+from tldr_data.atomic import ordinary_modes, write_json
 from tldr_data.errors import ConfigError, InputError, SchemaError, TldrError
 from tldr_data.lock import output_lock
 from tldr_data.models import check_model, looks_local
@@ -255,6 +255,7 @@ def _train_and_save(script_args, training_args, model_args, output: Path, length
         "seconds": round(time.perf_counter() - started, 3),
     }
     if trainer.accelerator.is_main_process:
+        ordinary_modes(output)
         done.mark_done(output, summary)
     trainer.accelerator.wait_for_everyone()
     return {**summary, "skipped": False}
@@ -262,6 +263,7 @@ def _train_and_save(script_args, training_args, model_args, output: Path, length
 
 def build_trainer(script_args, training_args, model_args):
     """An SFTTrainer over the prompt/completion columns of the dataset (others, e.g. `pool`, are dropped)."""
+    from safetensors import SafetensorError
     from trl import SFTTrainer, get_peft_config
 
     training_args.model_init_kwargs = {
@@ -280,7 +282,7 @@ def build_trainer(script_args, training_args, model_args):
             processing_class=tokenizer,
             peft_config=get_peft_config(model_args),
         )
-    except OSError as err:
+    except (OSError, SafetensorError) as err:  # SafetensorError: truncated or corrupt weights
         raise InputError(
             f"model {model_args.model_name_or_path}: cannot be loaded ({str(err).splitlines()[0]})"
         ) from err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,6 +104,8 @@ def test_bad_input_per_command(world, tiny_model, monkeypatch) -> None:
     (tmp / "int.json").write_text(json.dumps(log))
     (tmp / "empty.parquet").write_bytes(b"")
     pq.write_table(VERIFIED.empty_table(), tmp / "empty.parquet")
+    shutil.copytree(tiny_model, tmp / "corrupt")
+    os.truncate(tmp / "corrupt" / "model.safetensors", 1000)  # a copy cut short
     cases = [
         (["problems", "bad.csv", "-o", "x.parquet"], ["bad.csv", "line"]),
         (["problems", "short.csv", "-o", "x.parquet"], ["short.csv", "line 2", "3 fields"]),
@@ -115,6 +118,8 @@ def test_bad_input_per_command(world, tiny_model, monkeypatch) -> None:
           "--backend", "fake", "--temperature", "nan"], ["--temperature", "finite"]),
         (["generate", "-m", "folder/none", "-i", "problems.parquet", "-o", "out", "--system", "s",
           "--backend", "fake"], ["folder/none", "no such model folder"]),
+        (["generate", "-m", "corrupt", "-i", "problems.parquet", "-o", "out", "--system", "s",
+          "--backend", "transformers"], ["corrupt: its weights cannot be read"]),
         (["generate", "-m", "org/none", "-i", "problems.parquet", "-o", "out", "--system", "s",
           "--backend", "fake"], ["org/none", "HF_HUB_OFFLINE"]),
         (["generate", "-m", str(tiny_model), "-i", "traces.parquet", "-o", "out", "--system", "s",
@@ -316,6 +321,20 @@ def test_outputs_follow_the_umask(make_pool, tmp_path) -> None:
         assert path.stat().st_mode & 0o777 == file_mode
         assert out.stat().st_mode & 0o777 == dir_mode
         assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {file_mode}
+
+
+def test_model_weights_follow_the_umask(tmp_path) -> None:
+    """safetensors writes weights 0600; tiny's folder (and sft's, by the same helper) gets ordinary modes."""
+    import os
+
+    old = os.umask(0o002)
+    try:
+        result = CliRunner().invoke(train_cli, ["tiny", "-o", str(tmp_path / "tiny")])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "tiny" / "model.safetensors").stat().st_mode & 0o777 == 0o664
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "tiny").rglob("*") if p.is_file()} == {0o664}
 
 
 def test_tiny_bad_output_and_corpus(tmp_path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,19 @@ def test_broken_state_is_refused_by_every_command(case: str, tmp_path: Path) -> 
         )
 
 
+def test_round_names_a_missing_last_checkpoint_before_writing(tmp_path: Path) -> None:
+    """The next round starts from the last round's checkpoint: a state naming a folder that is gone is
+    refused before the round draws its mixture."""
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(valid_state()))
+    for command in (["round"], ["run", "--rounds", "3"]):
+        result = CliRunner().invoke(cli, [*command, "--run", str(tmp_path)])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "history[0].checkpoint round-000/ckpt: no such folder" in result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
 def test_report_names_a_missing_model_of_the_config(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text(json.dumps(no_config("short_model")))
     result = CliRunner().invoke(cli, ["report", "--run", str(tmp_path)])
@@ -147,6 +161,19 @@ def test_sft_refuses_impossible_settings_before_loading(flags, needle, sft_mixtu
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and needle in result.stderr
     assert not output.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_sft_names_a_model_whose_weights_are_cut_short(tiny_model, sft_mixture, tmp_path: Path) -> None:
+    import shutil
+
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(tiny_model, corrupt)
+    os.truncate(corrupt / "model.safetensors", 1000)
+    output = tmp_path / "ckpt"
+    result = CliRunner().invoke(cli, ["sft", "-m", str(corrupt), "-d", str(sft_mixture), "-o", str(output)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert f"model {corrupt}: cannot be loaded" in result.stderr and "unexpected" not in result.stderr
+    assert not output.exists()
 
 
 def test_a_second_sft_into_the_same_checkpoint_fails_at_once(tiny_model, sft_mixture, tmp_path: Path) -> None:

@@ -88,6 +88,15 @@ def test_loss_decreases_and_checkpoint_loads(trained: tuple[Path, dict], tiny_mo
 
 
 @pytest.mark.slow
+def test_checkpoint_files_follow_the_umask(trained: tuple[Path, dict]) -> None:
+    """The Trainer's safetensors weights come out 0600; sft gives every file the umask's ordinary mode."""
+    from tldr_data.atomic import umask
+
+    output, _ = trained
+    modes = {p.stat().st_mode & 0o777 for p in output.rglob("*") if p.is_file()}
+    assert (output / "model.safetensors").exists() and modes == {0o666 & ~umask()}
+
+
 def test_rerunning_a_finished_checkpoint_is_a_no_op(
     trained: tuple[Path, dict], tiny_model: Path, sft_mixture: Path
 ) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tldr_data.backends.base import Backend, Completion, Sampling
-from tldr_data.errors import BackendError, MissingDependencyError
+from tldr_data.errors import BackendError, InputError, MissingDependencyError
 
 
 @dataclass
@@ -29,6 +29,7 @@ class TransformersBackend(Backend):
         super().__init__(model, options)
         try:
             import torch
+            from safetensors import SafetensorError
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as err:
             raise MissingDependencyError(
@@ -39,6 +40,10 @@ class TransformersBackend(Backend):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
             self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()
+        except SafetensorError as err:
+            raise InputError(
+                f"{model}: its weights cannot be read ({err}); is the model folder complete?"
+            ) from None
         except (OSError, ValueError) as err:
             raise BackendError(f"transformers could not load {model}: {str(err).splitlines()[0]}") from None
         if self.tokenizer.pad_token_id is None:
