@@ -131,6 +131,28 @@ def test_killed_round_resumes_to_the_uninterrupted_history(looped_run, run_copy:
     assert history_numbers(history) == history_numbers(state_of(looped_run[0])["history"][:1])
 
 
+def test_a_killed_run_resumes_to_the_uninterrupted_history(looped_run, run_copy: Path, history_numbers):
+    """kill -9 of `run` itself (no launcher) in round 1's training: the re-run keeps round 0, redoes round 1,
+    and ends with the history two `round` commands wrote."""
+    command = [sys.executable, "-m", "tldr_train", "run", "--run", str(run_copy), "--rounds", "2"]
+    marker = run_copy / "round-001" / "ckpt" / "tldr_sft_config.json"
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
+    )
+    deadline = time.monotonic() + 240
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert marker.exists(), "round 1 never started training"
+    assert [entry["round"] for entry in state_of(run_copy)["history"]] == [0], "killed at the wrong time"
+
+    finished = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    history = state_of(run_copy)["history"]
+    assert history_numbers(history) == history_numbers(state_of(looped_run[0])["history"])
+
+
 def test_round_needs_a_started_run(tmp_path: Path):
     with pytest.raises(InputError, match="tldr-train init"):
         run_round(tmp_path / "nowhere")
