@@ -108,18 +108,23 @@ def test_a_mixture_drawn_at_another_ratio_is_drawn_again(looped_run, tmp_path: P
     assert {row["model"] for row in verified} == {str(run / "round-001" / "ckpt")}
 
 
-def test_killed_round_resumes_to_the_uninterrupted_history(looped_run, run_copy: Path, history_numbers):
-    command = [sys.executable, "-m", "tldr_train", "round", "--run", str(run_copy)]
-    marker = run_copy / "round-000" / "ckpt" / "tldr_sft_config.json"
+def kill_once_training(command: list[str], round_folder: Path, seconds: float = 240) -> None:
+    """Start `command` and SIGKILL it as soon as the round in `round_folder` has begun training."""
+    marker = round_folder / "ckpt" / "tldr_sft_config.json"
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=os.environ.copy()
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + seconds
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert marker.exists()
+    assert marker.exists(), f"{round_folder.name} never started training"
+
+
+def test_killed_round_resumes_to_the_uninterrupted_history(looped_run, run_copy: Path, history_numbers):
+    command = [sys.executable, "-m", "tldr_train", "round", "--run", str(run_copy)]
+    kill_once_training(command, run_copy / "round-000")
     assert state_of(run_copy)["history"] == [], "the round finished before it could be killed"
     assert not done_path(run_copy / "round-000" / "ckpt").exists()
 
@@ -135,16 +140,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_history(looped_run, run_copy:
     """kill -9 of `run` itself (no launcher) in round 1's training: the re-run keeps round 0, redoes round 1,
     and ends with the history two `round` commands wrote."""
     command = [sys.executable, "-m", "tldr_train", "run", "--run", str(run_copy), "--rounds", "2"]
-    marker = run_copy / "round-001" / "ckpt" / "tldr_sft_config.json"
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
-    )
-    deadline = time.monotonic() + 240
-    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert marker.exists(), "round 1 never started training"
+    kill_once_training(command, run_copy / "round-001")
     assert [entry["round"] for entry in state_of(run_copy)["history"]] == [0], "killed at the wrong time"
 
     finished = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
