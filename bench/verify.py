@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -77,10 +78,11 @@ def main() -> None:
         rows = imported.num_rows
         plain, runs, recounting = [], [], []
         for _ in range(args.repeat):  # interleaved, best of each: other jobs may share these cores
-            plain.append(_fresh("plain", paths["engine"], args.workers)["seconds"])
+            plain.append(_fresh("plain", paths["engine"], args.workers))
             runs.append(_fresh("verify", paths["engine"], args.workers))
             recounting.append(_fresh("verify", paths["imported"], args.workers))
     best = min(runs, key=lambda run: run["seconds"])
+    best_plain = min(plain, key=lambda run: run["seconds"])
     best_recount = min(recounting, key=lambda run: run["seconds"])
     load = os.getloadavg()
     result = {
@@ -89,12 +91,16 @@ def main() -> None:
         "cores": default_workers(),
         "workers": best["workers"],
         "load_average_1m_at_end": round(load[0], 2),
-        "plain_loop_rows_per_s": round(rows / min(plain), 1),
+        "plain_loop_rows_per_s": round(rows / best_plain["seconds"], 1),
         "verify_rows_per_s": round(rows / best["seconds"], 1),
-        "ratio": round(min(plain) / best["seconds"], 2),
+        "ratio": round(best_plain["seconds"] / best["seconds"], 2),
         "verify_checking_rows_per_s": round(rows / best["seconds_checking"], 1),
         "verify_recounting_rows_per_s": round(rows / best_recount["seconds"], 1),
-        "plain_seconds": [round(s, 2) for s in plain],
+        "plain_loop_cpu_s": best_plain["cpu_s"],
+        "verify_parent_cpu_s": best["parent_cpu_s"],
+        "verify_workers_cpu_s": best["workers_cpu_s"],
+        "distinct_answer_pairs": best["distinct_answer_pairs"],
+        "plain_seconds": [round(run["seconds"], 2) for run in plain],
         "verify_seconds": [run["seconds"] for run in runs],
         "verdicts": best["verdicts"],
     }
@@ -110,6 +116,11 @@ def main() -> None:
     )
     print(f"ratio verify / plain loop                    : {result['ratio']:.2f}x")
     print(f"load average (1 min) at the end              : {result['load_average_1m_at_end']}")
+    print(
+        f"CPU seconds: loop {result['plain_loop_cpu_s']}, verify parent {result['verify_parent_cpu_s']} + "
+        f"workers {result['verify_workers_cpu_s']}; "
+        f"{result['distinct_answer_pairs']:,} distinct (gold, answer) pairs"
+    )
     print(f"verdicts: {best['verdicts']}")
 
 
@@ -126,14 +137,27 @@ def _run_side(side: str, path: Path, workers: int | None) -> dict:
     """The bare loop over rows held in memory, or `verify` end to end (Parquet in and out)."""
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     judge((r"\boxed{\frac{1}{2}}", "0.5", "stop"))  # import math-verify before timing
+    own, children = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
     if side == "verify":
-        return verify([path], path.with_name("verified.parquet"), workers=workers, overwrite=True)
+        output = path.with_name("verified.parquet")
+        summary = verify([path], output, workers=workers, overwrite=True)
+        summary["parent_cpu_s"] = round(_cpu(resource.RUSAGE_SELF) - own, 2)
+        summary["workers_cpu_s"] = round(_cpu(resource.RUSAGE_CHILDREN) - children, 2)
+        rows = pq.read_table(output, columns=["answer", "pred_answer"]).to_pylist()
+        pairs = {(row["answer"], row["pred_answer"]) for row in rows if row["pred_answer"]}
+        return {**summary, "distinct_answer_pairs": len(pairs)}
     table = pq.read_table(path, columns=["completion", "answer", "finish_reason"])
     items = list(zip(*(table[c].to_pylist() for c in table.column_names), strict=True))
     started = time.monotonic()
     for item in items:
         judge(item)
-    return {"seconds": time.monotonic() - started}
+    return {"seconds": time.monotonic() - started, "cpu_s": round(_cpu(resource.RUSAGE_SELF) - own, 2)}
+
+
+def _cpu(who: int) -> float:
+    """User + system CPU seconds of this process (RUSAGE_SELF) or of its finished children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":
