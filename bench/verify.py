@@ -7,8 +7,11 @@ verdict work per row: `tldr_data.answers.judge` (extraction + math-verify parse/
 The loop holds the rows in memory; `verify` also reads and writes Parquet (input, resumable shards,
 output). Also timed: verify on the same rows as imported logs (no engine count), where it recounts every
 token with a tiny local tokenizer. Each side runs --repeat times, interleaved, and the best run of each is
-reported (other jobs may share the cores: check the load). Every run of either side is a fresh Python
-process (imports and a one-row warm-up not timed), so that no side reuses caches the other filled: the loop
+reported (other jobs may share the cores: check the load), with the median of the per-round ratios (a loop
+run and the verify run right after it see the same machine: on a shared VM, speed drifts by 20% between
+minutes). Every run of either side is a fresh Python process (imports and a one-row warm-up not timed; pyarrow
+imports pandas on its first array built from a list, so that import is done before timing too), so that no
+side reuses caches the other filled: the loop
 keeps only judge's own per-process cache of gold readings; verify's workers also remember the verdict of
 each (gold, answer) pair, which repeated samples of a problem share.
 Run: `python bench/verify.py [--rows N] [--workers N] [--repeat N] [--json]`.
@@ -22,6 +25,7 @@ import logging
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +50,7 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=None, help="verify workers [default: cores]")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="interleaved runs of each side; best is reported"
+        "--repeat", type=int, default=5, help="interleaved runs of each side; best is reported"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     parser.add_argument("--side", choices=("plain", "verify"), help=argparse.SUPPRESS)  # one timed run
@@ -94,6 +98,9 @@ def main() -> None:
         "plain_loop_rows_per_s": round(rows / best_plain["seconds"], 1),
         "verify_rows_per_s": round(rows / best["seconds"], 1),
         "ratio": round(best_plain["seconds"] / best["seconds"], 2),
+        "ratio_paired_median": round(
+            statistics.median(p["seconds"] / v["seconds"] for p, v in zip(plain, runs, strict=True)), 2
+        ),
         "verify_checking_rows_per_s": round(rows / best["seconds_checking"], 1),
         "verify_recounting_rows_per_s": round(rows / best_recount["seconds"], 1),
         "plain_loop_cpu_s": best_plain["cpu_s"],
@@ -114,7 +121,10 @@ def main() -> None:
     print(
         f"verify end to end, recounting every token    : {result['verify_recounting_rows_per_s']:8.1f} rows/s"
     )
-    print(f"ratio verify / plain loop                    : {result['ratio']:.2f}x")
+    print(
+        f"ratio verify / plain loop                    : {result['ratio']:.2f}x "
+        f"(median of the rounds' own ratios {result['ratio_paired_median']:.2f}x)"
+    )
     print(f"load average (1 min) at the end              : {result['load_average_1m_at_end']}")
     print(
         f"CPU seconds: loop {result['plain_loop_cpu_s']}, verify parent {result['verify_parent_cpu_s']} + "
@@ -137,6 +147,7 @@ def _run_side(side: str, path: Path, workers: int | None) -> dict:
     """The bare loop over rows held in memory, or `verify` end to end (Parquet in and out)."""
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     judge((r"\boxed{\frac{1}{2}}", "0.5", "stop"))  # import math-verify before timing
+    pa.array([""])  # pyarrow imports pandas on its first array built from a list
     own, children = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
     if side == "verify":
         output = path.with_name("verified.parquet")

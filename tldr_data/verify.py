@@ -184,7 +184,7 @@ class Traces:
             if not (pa.types.is_integer(kind) or pa.types.is_null(kind)):
                 raise InputError(f"{where}: column `{name}` holds {kind} values, not integers")
         self.drop = [name for name in VERDICT_COLUMNS if name in schema.names]
-        self.empty = schema.empty_table().drop_columns(self.drop)
+        self.empty = pa.Table.from_batches([], schema).drop_columns(self.drop)  # empty_table() imports pandas
         self.rows, self.recount_models, self.recount_per_shard = self._recounts()
 
     @property
@@ -304,8 +304,9 @@ def _check_block(
     parts: Parts,
 ) -> None:
     """One block's rows judged (and counted where no one counted them) by a pool of workers forked here."""
-    # Each worker remembers its verdicts: samples of one problem mostly give the same answer, and rows reach
-    # a worker in consecutive batches, so a repeated (gold, answer) pair is judged once per worker.
+    # Each worker remembers its verdicts: samples of one problem mostly give the same answer, and the rows of
+    # one gold answer reach one worker together (batches end where the gold changes), so a repeated
+    # (gold, answer) pair is judged once.
     same_as = functools.lru_cache(maxsize=VERDICT_CACHE)(equivalent)
     shards = [_Rows(table) for _, table in block]
 
@@ -325,9 +326,13 @@ def _check_block(
         for i in range(rows.table.num_rows)
         for kind in (("judge", "count") if rows.recount[i] else ("judge",))
     ]
+
+    def gold(task: tuple[str, int, int]) -> str | None:
+        return shards[task[1]].columns["answer"][task[2]]
+
     left = Counter(position for _, position, _ in tasks)
     with DeadlinePool(check, workers, timeout) as pool:
-        for number, status, value in pool.imap_unordered(tasks):
+        for number, status, value in pool.imap_unordered(tasks, key=gold):
             kind, position, index = tasks[number]
             rows = shards[position]
             if kind == "count":

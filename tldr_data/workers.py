@@ -1,11 +1,14 @@
 """A process pool with a hard per-item deadline, enforced from outside the worker.
 
 math-verify's own `signal.alarm` timeout does not stop every slow sympy call, and `concurrent.futures`
-cannot cancel a running task: a killed worker breaks the whole executor. So each forked worker takes a
-small batch of items over a pipe and answers them one by one; an item past its deadline gets its worker
-killed and replaced, is reported as a timeout, and the rest of its queue goes back to the others. Items are
-meant to be small (row numbers): forking after the caller loaded its data gives every worker that data, warm
-imports included, without pickling it. Workers die with the parent, even on kill -9 (PR_SET_PDEATHSIG).
+cannot cancel a running task: a killed worker breaks the whole executor. So each forked worker takes
+batches of items over a pipe, answers a whole batch in one message (a message per item costs the parent,
+which shares the cores with its workers, more than a cheap item), and publishes in shared memory which item
+it is on and since when. An item past its deadline gets its worker killed and replaced, is reported as a
+timeout, and the rest of that worker's queue goes back to the others (answers it had not sent yet are
+redone). Items are meant to be small (row numbers): forking after the caller loaded its data gives every
+worker that data, warm imports included, without pickling it. Workers die with the parent, even on kill -9
+(PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 OK, TIMEOUT, ERROR = "ok", "timeout", "error"
-BATCH = 8  # items per message: fewer wake-ups of the parent, which shares the cores with its workers
+BATCH = 64  # items per message each way
 _PR_SET_PDEATHSIG = 1
+_INDEX, _STARTED = 0, 1  # a worker's progress: the item it is on, and since when (0: between items)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -35,8 +39,8 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _serve(fn: Callable[[Any], Any], conn: Connection, parent: int) -> None:
-    """Worker loop: answer each item of each batch until the parent closes the pipe."""
+def _serve(fn: Callable[[Any], Any], conn: Connection, parent: int, progress: Any) -> None:
+    """Worker loop: answer each batch in one message until the parent closes the pipe."""
     _die_with_parent(parent)
     while True:
         try:
@@ -45,29 +49,49 @@ def _serve(fn: Callable[[Any], Any], conn: Connection, parent: int) -> None:
             return
         if batch is None:
             return
+        answers = []
         for index, item in batch:
+            progress[_STARTED] = time.monotonic()
+            progress[_INDEX] = index
             try:
-                conn.send((index, OK, fn(item)))
+                answers.append((index, OK, fn(item)))
             except Exception as err:  # noqa: BLE001 - any failure of one item is that item's verdict
-                conn.send((index, ERROR, f"{type(err).__name__}: {err}"[:500]))
+                answers.append((index, ERROR, f"{type(err).__name__}: {err}"[:500]))
+        progress[_STARTED] = 0.0
+        conn.send(answers)
 
 
 class _Worker:
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         ctx = multiprocessing.get_context("fork")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(fn, child, os.getpid()), daemon=True)
+        self.progress = ctx.RawArray("d", 2)
+        self.process = ctx.Process(target=_serve, args=(fn, child, os.getpid(), self.progress), daemon=True)
         self.process.start()
         child.close()
-        self.outstanding: deque[tuple[int, Any]] = deque()
-        self.deadline = 0.0
+        self.outstanding: dict[int, Any] = {}  # sent and not answered, in the order sent
 
-    def submit(self, batch: list[tuple[int, Any]], timeout: float) -> None:
-        """Queue a batch; the deadline runs from now only if the worker had nothing to do."""
-        if not self.outstanding:
-            self.deadline = time.monotonic() + timeout
+    def submit(self, batch: list[tuple[int, Any]]) -> None:
         self.conn.send(batch)
-        self.outstanding.extend(batch)
+        self.outstanding.update(batch)
+
+    def answered(self, answers: list[tuple[int, str, Any]]) -> list[tuple[int, str, Any]]:
+        for index, _, _ in answers:
+            del self.outstanding[index]
+        return answers
+
+    def deadline(self, timeout: float) -> float:
+        """When the item it is on runs out of time; `timeout` from now while it is between items."""
+        started = self.progress[_STARTED]
+        return (started or time.monotonic()) + timeout
+
+    def current(self, timeout: float) -> int | None:
+        """The outstanding item it has been on for at least `timeout` seconds, if any (read once it is
+        dead, so that item and start time agree)."""
+        started, index = self.progress[_STARTED], int(self.progress[_INDEX])
+        if started and time.monotonic() - started >= timeout and index in self.outstanding:
+            return index
+        return None
 
     def stop(self, kill: bool = False) -> None:
         """Ask the worker to leave (a pipe's EOF is not enough: later forks hold copies of its end)."""
@@ -80,7 +104,19 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+
+    def drain(self) -> list[tuple[int, str, Any]]:
+        """The answers a stopped worker sent before it died."""
+        answers = []
+        while True:
+            try:
+                if not self.conn.poll():
+                    break
+                answers += self.answered(self.conn.recv())
+            except (EOFError, OSError):
+                break
         self.conn.close()
+        return answers
 
 
 class DeadlinePool:
@@ -101,56 +137,81 @@ class DeadlinePool:
     def __exit__(self, *exc: object) -> None:
         for worker in self.workers:
             worker.stop(kill=any(exc))
+            worker.conn.close()
         self.workers = []
 
-    def imap_unordered(self, items: Sequence[Any]) -> Iterator[tuple[int, str, Any]]:
-        """Yield `(index, status, value)` per item as it finishes; status is ok, timeout or error.
+    def imap_unordered(
+        self, items: Sequence[Any], key: Callable[[Any], Any] | None = None
+    ) -> Iterator[tuple[int, str, Any]]:
+        """Yield `(index, status, value)` per item as its batch comes back; status is ok, timeout or error.
 
         Each worker holds up to two batches, so that it starts the next item at once instead of waiting for
-        the parent to be scheduled (on busy cores that wait costs more than the items)."""
-        fresh = deque(enumerate(items))
-        retry: deque[tuple[int, Any]] = deque()  # the rest of the queue of a worker that was killed
+        the parent to be scheduled (on busy cores that wait costs more than the items). A batch ends where
+        `key` of consecutive items changes, when it can: items of one key then reach one worker, whose
+        caches serve them all."""
+        self.key = key
+        self.fresh = deque(enumerate(items))
+        self.retry: deque[tuple[int, Any]] = deque()  # the unanswered queue of a worker that was killed
         while True:
-            for worker in self.workers:
-                while len(worker.outstanding) < self.batch and (retry or fresh):
-                    queue = retry or fresh
-                    # Small batches near the end, so that the last items spread over every worker.
-                    size = max(1, min(self.batch, len(queue) // (2 * len(self.workers))))
-                    batch = [queue.popleft() for _ in range(min(size, len(queue)))]
-                    try:
-                        worker.submit(batch, self.timeout)
-                    except OSError:  # it died: its own items are reported below, when its pipe ends
-                        retry.extendleft(reversed(batch))
-                        if not worker.outstanding:
-                            self._replace(worker)
-                        break
+            self._feed()
             busy = {worker.conn: worker for worker in self.workers if worker.outstanding}
             if not busy:
                 return
-            wait_for = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
+            wait_for = max(0.0, min(w.deadline(self.timeout) for w in busy.values()) - time.monotonic())
             for conn in wait(list(busy), timeout=wait_for):
                 worker = busy[conn]
                 try:
-                    index, status, value = conn.recv()
-                except (EOFError, OSError):  # OSError: it died with items we sent still unread
-                    index, _ = worker.outstanding.popleft()
-                    yield index, ERROR, f"worker process died (exit code {worker.process.exitcode})"
-                    retry.extendleft(reversed(worker.outstanding))
-                    self._replace(worker)
-                    continue
-                worker.outstanding.popleft()
-                worker.deadline = time.monotonic() + self.timeout
-                yield index, status, value
-            now = time.monotonic()
-            for worker in list(busy.values()):
-                if worker.outstanding and worker.deadline <= now and worker in self.workers:
-                    index, _ = worker.outstanding.popleft()
-                    yield index, TIMEOUT, None
-                    retry.extendleft(reversed(worker.outstanding))
-                    self._replace(worker)
+                    yield from worker.answered(conn.recv())
+                except (EOFError, OSError):  # it died
+                    yield from self._replace(worker, ERROR)
+            for worker in busy.values():
+                if worker in self.workers and worker.deadline(self.timeout) <= time.monotonic():
+                    yield from self._replace(worker, TIMEOUT)
 
-    def _replace(self, worker: _Worker) -> _Worker:
+    def _feed(self) -> None:
+        """Top up every worker to two batches, retried items first."""
+        for worker in self.workers:
+            while len(worker.outstanding) < self.batch and (self.retry or self.fresh):
+                queue = self.retry or self.fresh
+                # Small batches near the end, so that the last items spread over every worker.
+                size = max(1, min(self.batch, len(queue) // (2 * len(self.workers))))
+                batch = self._cut([queue.popleft() for _ in range(min(size, len(queue)))], queue)
+                try:
+                    worker.submit(batch)
+                except OSError:  # it died: its items are reported when its pipe ends
+                    self.retry.extendleft(reversed(batch))
+                    break
+
+    def _cut(self, batch: list[tuple[int, Any]], queue: deque[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """`batch` ending where the key changes: cut back to its last change of key (the rest goes back to
+        the head of `queue`) or, when all of it shares one key, grown by the queue's items of that key, up
+        to the batch size."""
+        if self.key is None or not queue or self.key(queue[0][1]) != self.key(batch[-1][1]):
+            return batch
+        keys = [self.key(item) for _, item in batch]
+        end = len(batch) - 1
+        while end > 0 and keys[end - 1] == keys[-1]:
+            end -= 1
+        if end:
+            queue.extendleft(reversed(batch[end:]))
+            return batch[:end]
+        while queue and len(batch) < self.batch and self.key(queue[0][1]) == keys[-1]:
+            batch.append(queue.popleft())
+        return batch
+
+    def _replace(self, worker: _Worker, status: str) -> Iterator[tuple[int, str, Any]]:
+        """Kill a worker that died or ran past the deadline and start another; its answers sent before the
+        end are kept, the item it was on gets `status`, the rest of its queue goes back."""
         worker.stop(kill=True)
-        fresh = _Worker(self.fn)
-        self.workers[self.workers.index(worker)] = fresh
-        return fresh
+        yield from worker.drain()
+        culprit = worker.current(self.timeout if status == TIMEOUT else 0.0)
+        if culprit is None and status == ERROR and worker.outstanding:
+            culprit = next(iter(worker.outstanding))  # died between items: blame its next one, so we move on
+        if culprit is not None:
+            worker.outstanding.pop(culprit)
+            value = (
+                None if status == TIMEOUT else f"worker process died (exit code {worker.process.exitcode})"
+            )
+            yield culprit, status, value
+        self.retry.extendleft(reversed(list(worker.outstanding.items())))
+        self.workers[self.workers.index(worker)] = _Worker(self.fn)

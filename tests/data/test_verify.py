@@ -155,6 +155,41 @@ def test_deadline_pool_survives_dead_hung_and_failing_workers() -> None:
     assert _children() <= before
 
 
+def _faults_mid_batch(item: int) -> int:
+    """Items 70 and 150 sit deep in 64-item batches: the answers before them in the batch are not sent yet."""
+    if item == 70:
+        os._exit(3)
+    if item == 150:
+        time.sleep(60)
+    return item * 10
+
+
+def test_faults_mid_batch_blame_only_their_item_and_lose_no_other() -> None:
+    with DeadlinePool(_faults_mid_batch, workers=2, timeout=1.0) as pool:
+        results = list(pool.imap_unordered(range(300)))
+    assert sorted(index for index, _, _ in results) == list(range(300)), "every item reported once"
+    by_index = {index: (status, value) for index, status, value in results}
+    assert by_index[70][0] == ERROR and "died" in by_index[70][1]
+    assert by_index[150] == (TIMEOUT, None)
+    assert all(by_index[i] == (OK, i * 10) for i in range(300) if i not in (70, 150))
+
+
+def _worker_pid(item: str) -> int:
+    return os.getpid()
+
+
+def test_batches_keep_items_of_one_key_on_one_worker() -> None:
+    """Samples of one problem reach one worker, whose verdict cache then serves them all."""
+    items = [f"problem-{i // 5}" for i in range(400)]  # 80 problems of 5 samples each
+    with DeadlinePool(_worker_pid, workers=2, timeout=5.0, batch=16) as pool:
+        pids = {index: pid for index, _, pid in pool.imap_unordered(items, key=lambda item: item)}
+    workers_per_key: dict[str, set[int]] = {}
+    for index, item in enumerate(items):
+        workers_per_key.setdefault(item, set()).add(pids[index])
+    assert len(set(pids.values())) == 2
+    assert all(len(workers) == 1 for workers in workers_per_key.values())
+
+
 def test_unloadable_tokenizer_is_input_error_before_any_output(tmp_path, write_rows) -> None:
     path = write_rows([{"model": "no/such-model"}])
     with pytest.raises(InputError, match="--tokenizer PATH"):
