@@ -27,10 +27,13 @@ _ANCHOR = re.compile(
     r"(?i)(?:\b(?:final\s+)?answer\b\**\s*(?:(?:is|should\s+be|would\s+be|will\s+be|=)\b\s*:?|:)|####)"
 )
 _DISPLAY = re.compile(r"\\\[(?P<a>.{1,2000}?)\\\]|\$\$(?P<b>.{1,2000}?)\$\$", re.DOTALL)
-_INLINE = re.compile(r"(?<![\\$])\$(?P<a>[^$\n]{1,500})\$|\\\((?P<b>.{1,500}?)\\\)")
+# Inline math; `\$` inside it is a dollar sign, not its end (`$\$4,800$`).
+_INLINE = re.compile(r"(?<![\\$])\$(?P<a>(?:\\\$|[^$\n]){1,500})\$|\\\((?P<b>.{1,500}?)\\\)")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\s+I hope\b|\s+\(|\s+(?:because|since|so|which)\b")
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
-_NUM = r"-?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?"
+# A square root of a number, or a number times one: `4√2` is one value, not the 2 that ends it.
+_SURD = r"(?:√\s*\d+|\\sqrt\s*\{\s*\d+\s*\}|\\sqrt\s*\d+)"
+_NUM = rf"-?\$?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{_SURD}?|{_SURD})%?"
 _VALUE = re.compile(
     # a time of day: 3:00 p.m., 15:30
     r"\b\d{1,2}:\d{2}(?:\s*[aApP]\.?\s*[mM]\b\.?)?|"
@@ -190,11 +193,8 @@ def _trailing_value(text: str) -> str | None:
     if not lines:
         return None
     line = re.sub(r"\s*I hope it is correct\.?\s*$", "", lines[-1])
-    candidates = [
-        (m.end(), -m.start(), m.group("a") or m.group("b"))
-        for m in _INLINE.finditer(line)
-        if not _NAME.fullmatch(m.group("a") or m.group("b"))
-    ]
+    maths = [m for m in _INLINE.finditer(line) if not _NAME.fullmatch(m.group("a") or m.group("b"))]
+    candidates = [(m.end(), -m.start(), _joined_inline(line, maths[: k + 1])) for k, m in enumerate(maths)]
     masked = _INLINE.sub(lambda m: " " * len(m.group()), line)
     candidates += [(m.end(), -m.start(), m.group()) for m in _VALUE.finditer(masked) if m.group().strip("()")]
     if not candidates:
@@ -203,6 +203,28 @@ def _trailing_value(text: str) -> str | None:
     if line.rstrip()[-1:].isalpha() and len(line[end:].split()) > 3:
         return None  # "... is 5, but I'm not entirely sure because I might have missed some": cut off
     return _clean(value) or None
+
+
+def _joined_inline(line: str, maths: list[re.Match[str]]) -> str:
+    """The last inline math, with those just before it that give the same variable another value and that
+    only a comma, `and` or `or` separates from it: `The solutions are $x = 5$ and $x = -1$` gives
+    `x = 5, x = -1` (as E4 joins boxes). Other inline math before it is a step (`$m = 9$ and $n = 5$, and
+    $m - n = 4$` gives `m - n = 4`)."""
+    contents = [math.group("a") or math.group("b") for math in maths]
+    variable = _EQUATION_OF.match(contents[-1])
+    group = [len(maths) - 1]
+    for k in range(len(maths) - 2, -1, -1):
+        between = "".join(line[maths[k].end() : maths[group[-1]].start()].split())
+        same = _EQUATION_OF.match(contents[k])
+        if not variable or not same or same.group(1) != variable.group(1):
+            break
+        if len(between) > 40 or not _BOX_JOINER.fullmatch(between):
+            break
+        group.append(k)
+    return ", ".join(dict.fromkeys(contents[k].strip() for k in reversed(group)))
+
+
+_EQUATION_OF = re.compile(r"\s*([a-zA-Z])\s*=(?!=)")
 
 
 def _clean(answer: str) -> str:
@@ -244,29 +266,120 @@ def equivalent(gold: str, pred: str) -> bool | None:
     """Whether `pred` states the gold answer; None when the gold itself cannot be read.
 
     math-verify's `verify` first, on both sides normalized alike; then the forms it misses that a careful
-    grader accepts: times of day, a decimal that is the exact value rounded, and complex arithmetic.
+    grader accepts: times of day, choice letters, a decimal that is the exact value rounded, complex
+    arithmetic, a percent sign, and a relation of one variable read as the interval it describes.
     """
     if _same_text(gold, pred):
         return True
     gold_text, pred_text = normalize(gold), normalize(pred)
     if _same_text(gold_text, pred_text):
         return True
-    same_time = _same_time(gold_text, pred_text)
-    if same_time is not None:
-        return same_time
+    for rule in (_same_time, _same_choice):
+        same = rule(gold_text, pred_text)
+        if same is not None:
+            return same
     gold_parsed = _parse_gold(gold_text)
     if not gold_parsed:
         return None
     pred_parsed = _parse(pred_text)
+    return (
+        _same_value(gold_parsed, pred_parsed, gold_text, pred_text)
+        or _complex_equal(gold_parsed, pred_parsed)
+        or _same_rewritten(_without_percent, gold_text, pred_text)
+        or _same_rewritten(_as_interval, gold_text, pred_text)
+    )
+
+
+def _same_value(gold: list[Any], pred: list[Any], gold_text: str, pred_text: str) -> bool:
+    """math-verify's verdict, or a decimal on either side that rounds the other's exact value."""
     from math_verify import verify
 
-    if verify(gold_parsed, pred_parsed, timeout_seconds=None):
-        return True
     return (
-        _rounded(gold_parsed, pred_text)
-        or _rounded(pred_parsed, gold_text)
-        or _complex_equal(gold_parsed, pred_parsed)
+        bool(verify(gold, pred, timeout_seconds=None))
+        or _rounded(gold, pred_text)
+        or _rounded(pred, gold_text)
     )
+
+
+def _same_rewritten(rewrite: Callable[[str], str | None], gold: str, pred: str) -> bool:
+    """Compared again once `rewrite` has changed either side (it returns None for a side it leaves as is):
+    for forms math-verify reads apart only in one direction."""
+    new_gold, new_pred = rewrite(gold) or gold, rewrite(pred) or pred
+    if (new_gold, new_pred) == (gold, pred):
+        return False
+    gold_parsed, pred_parsed = _parse(new_gold), _parse(new_pred)
+    return bool(gold_parsed) and _same_value(gold_parsed, pred_parsed, new_gold, new_pred)
+
+
+_PERCENT = re.compile(r"(-?(?:\d+(?:\.\d*)?|\.\d+))\s*\\?%")
+
+
+def _without_percent(text: str) -> str | None:
+    """`12.5%` is 12.5 when the other side is a plain number (math-verify reads `50\\%` as 0.5, and keeps
+    that reading first)."""
+    number = _PERCENT.fullmatch(text)
+    return number.group(1) if number else None
+
+
+_LESS = {"<": False, "<=": True, r"\le": True, r"\leq": True, r"\leqslant": True}
+_GREATER = {">": False, ">=": True, r"\ge": True, r"\geq": True, r"\geqslant": True}
+_OPERATOR = re.compile(r"\s*(<=|>=|<|>|\\[lg]eq?(?:slant)?(?![a-zA-Z]))\s*")
+
+
+def _as_interval(text: str) -> str | None:
+    """A relation of one variable as the interval it describes: `x \\geq 3` is `[3, \\infty)`, `-2 < x < 5`
+    is `(-2, 5)`; None for anything else."""
+    parts = _OPERATOR.split(text.strip())
+    if len(parts) == 3:
+        left, op, right = parts
+        if re.fullmatch(r"[a-zA-Z]", left) and right:
+            lower, upper = (None, (right, _LESS[op])) if op in _LESS else ((right, _GREATER[op]), None)
+        elif re.fullmatch(r"[a-zA-Z]", right) and left:
+            lower, upper = ((left, _LESS[op]), None) if op in _LESS else (None, (left, _GREATER[op]))
+        else:
+            return None
+    elif len(parts) == 5 and re.fullmatch(r"[a-zA-Z]", parts[2]) and parts[0] and parts[4]:
+        low, op1, _, op2, high = parts
+        if op1 in _LESS and op2 in _LESS:
+            lower, upper = (low, _LESS[op1]), (high, _LESS[op2])
+        elif op1 in _GREATER and op2 in _GREATER:
+            lower, upper = (high, _GREATER[op2]), (low, _GREATER[op1])
+        else:
+            return None
+    else:
+        return None
+    start = f"{'[' if lower[1] else '('}{lower[0]}" if lower else "(-\\infty"
+    end = f"{upper[0]}{']' if upper[1] else ')'}" if upper else "\\infty)"
+    return f"{start}, {end}"
+
+
+_CHOICE = re.compile(r"\(\s*([A-E])\s*\)\s*(.*)|\(?([A-E])\)?", re.DOTALL)
+_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}")
+
+
+def _same_choice(gold: str, pred: str) -> bool | None:
+    """Multiple choice: `\\textbf{(B) }12` is `B` and is `12`; `(C) 24` is `C`. None when neither side
+    is a choice letter."""
+    gold_choice, pred_choice = _choice(gold), _choice(pred)
+    if gold_choice and pred_choice:
+        return gold_choice[0] == pred_choice[0]
+    if gold_choice and gold_choice[1]:
+        return equivalent(gold_choice[1], pred)
+    if pred_choice and pred_choice[1]:
+        return equivalent(gold, pred_choice[1])
+    return None
+
+
+def _choice(text: str) -> tuple[str, str] | None:
+    """`(letter, value)` of a choice written `B`, `(B)`, `\\text{(B)}` or `(B) 12`; one letter only."""
+    plain = re.sub(r"\\[ ,;:!]|~|\\quad", " ", _WRAPPER.sub(r"\1", text)).strip()
+    match = _CHOICE.fullmatch(plain)
+    if not match:
+        return None
+    if match.group(3):
+        return match.group(3), ""
+    value = match.group(2).strip()
+    return None if re.search(r"\(\s*[A-E]\s*\)", value) else (match.group(1), value)
 
 
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
@@ -277,16 +390,24 @@ _UNIT_AFTER_NUMBER = re.compile(
 _SIMPLE_LHS = re.compile(
     r"^\s*[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?\s*=(?!=)"
 )
-_RELATIONS = {"≥": r" \geq ", "≤": r" \leq ", "≠": r" \neq ", "=>": r" \geq ", "=<": r" \leq "}
+_SYMBOLS = {"≥": r" \geq ", "≤": r" \leq ", "≠": r" \neq ", "=>": r" \geq ", "=<": r" \leq ", "°": r"^\circ"}
+_ROOT = re.compile(r"√\s*(\d+(?:\.\d+)?|[a-zA-Z]|\{[^{}]*\})")
+_PERCENT = re.compile(r"(-?(?:\d+(?:\.\d*)?|\.\d+))\s*\\?%")
+# Digit groups split by a thin space or another spacing command: `20\,000`, `1\!234`, `10~000`.
+_SPACED_THOUSANDS = re.compile(r"-?\d{1,3}(?:(?:\\[,!; ]|~|\s)\d{3})+(?:\.\d+)?")
 
 
 def normalize(answer: str) -> str:
     """One spelling for forms math-verify reads apart: words after a number (`10 weeks`), a final period,
-    `$` and thousands commas, a simple left-hand side (`f(x) = 2x + 3` is `2x + 3`), Unicode relations,
-    and degrees inside trigonometric functions (so that `\\sin(90^\\circ - x)` is `\\cos x`)."""
+    `$` and thousands separators (commas, `\\,`), a simple left-hand side
+    (`f(x) = 2x + 3` is `2x + 3`), Unicode relations, `√` and `°`, and degrees inside trigonometric
+    functions (so that `\\sin(90^\\circ - x)` is `\\cos x`)."""
     text = _clean(answer)
-    for symbol, latex in _RELATIONS.items():
+    for symbol, latex in _SYMBOLS.items():
         text = text.replace(symbol, latex)
+    text = _ROOT.sub(lambda root: "\\sqrt{" + root.group(1).strip("{}") + "}", text)
+    if _SPACED_THOUSANDS.fullmatch(text):
+        text = re.sub(r"\\[,!; ]|~|\s", "", text)
     unit = _UNIT_AFTER_NUMBER.fullmatch(text)
     if unit:
         text = _clean(unit.group("number"))
@@ -302,7 +423,8 @@ def _same_text(gold: str, pred: str) -> bool:
     return "".join(gold.split()).lower() == "".join(pred.split()).lower()
 
 
-_TIME = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})\s*(?P<half>[ap])?(?:\.?\s*m\.?)?", re.IGNORECASE)
+# `3:00 p.m.`, `15:30`, `11 a.m.` (without minutes only with a.m./p.m.).
+_TIME = re.compile(r"(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?:(?P<half>[ap])\.?\s*m\.?)?", re.IGNORECASE)
 
 
 def _same_time(gold: str, pred: str) -> bool | None:
@@ -314,7 +436,9 @@ def _same_time(gold: str, pred: str) -> bool | None:
         match = _TIME.fullmatch(plain)
         if not match:
             return None
-        hour, minute, half = int(match["h"]), int(match["m"]), (match["half"] or "").lower()
+        if match["m"] is None and not match["half"]:
+            return None  # a bare number is not a time
+        hour, minute, half = int(match["h"]), int(match["m"] or 0), (match["half"] or "").lower()
         if hour > 23 or minute > 59 or (half and not 1 <= hour <= 12):
             return None
         times.append((hour % 12 + (12 if half == "p" else 0) if half else hour, minute, bool(half)))

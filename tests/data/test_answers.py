@@ -61,6 +61,7 @@ def test_case_file_covers_every_kind() -> None:
         (r"x = 5, so the answer is \boxed{5", None),
         # E6 answer phrases, the last one of the last paragraph
         ("Final Answer: The final answer is 7.78", "7.78"),
+        ("Final Answer: The final answer is $\\$4,800$. I hope it is correct.", "4800"),
         ("Step 1...\n\nThe final answer is $18.", "18"),
         ("Answer: (9+1)", "(9+1)"),
         ("The answer is 10 weeks.", "10"),
@@ -81,6 +82,9 @@ def test_case_file_covers_every_kind() -> None:
         ("The ordered pair is (1, -2).", "(1, -2)"),
         ("The total cost is $10,455$.", "10455"),
         ("It starts at 3:00 PM.", "3:00 PM"),
+        ("The side length is 4√2.", "4√2"),
+        ("The solutions are $x = 5$ and $x = -1$.", "x = 5, x = -1"),
+        ("So $m = 9$ and $n = 5$, and $m - n = 4$.", "m - n = 4"),
         ("I might have missed some cases where 5 works but not all of them", None),
         ("no numbers at all", None),
     ],
@@ -110,6 +114,9 @@ def test_cut_off_completion_gives_no_trailing_value() -> None:
         ("x ≥ 5", r"x  \geq  5"),  # Q4 Unicode relations
         (r"\sin(90^\circ - x)", r"\sin(\frac{90\pi}{180}- x)"),  # Q5 degrees inside trig functions
         (r"90^\circ", r"90^\circ"),
+        ("30°", r"30^\circ"),  # Q4 Unicode degrees and roots
+        ("3√2", r"3\sqrt{2}"),
+        (r"20\,000", "20000"),  # Q1 thin spaces between digit groups
     ],
 )
 def test_normalize(answer: str, normalized: str) -> None:
@@ -128,6 +135,19 @@ def test_normalize(answer: str, normalized: str) -> None:
         ("5+5i", "(1+2i)(3-i)", True),  # Q8 complex arithmetic
         ("5+5i", "5-5i", False),
         (r"\text{Evelyn}", r"\text{evelyn}", True),  # Q9 literal agreement
+        ("11:00 a.m.", "11 a.m.", True),  # Q6 an hour with a.m./p.m. and no minutes
+        ("3", "3:00", False),
+        (r"\textbf{(B) }12", "B", True),  # Q10 choice letters, with or without the choice's value
+        ("C", r"(C)\ 24", True),
+        (r"\textbf{(B) }12", "12", True),
+        ("B", "(C) 12", False),
+        ("A", "(A) and (C)", False),
+        ("12.5", r"12.5\%", True),  # Q11 a percent sign, when math-verify's reading (50% = 0.5) fails
+        (r"50\%", "0.5", True),
+        (r"(-\infty, 2]", r"x \le 2", True),  # Q12 a relation of one variable as its interval
+        ("(-2, 5)", "-2 < x < 5", True),
+        (r"[3, \infty)", "x > 3", False),
+        ("(-2, 5)", r"-2 \le x < 5", False),
         ("", "3", None),  # an unreadable gold is an error, not a wrong answer
     ],
 )
