@@ -33,7 +33,7 @@ _SENTENCE_END = re.compile(r"\.(?:\s|$)|\s+I hope\b|\s+\(|\s+(?:because|since|so
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 # A square root of a number, or a number times one: `4√2` is one value, not the 2 that ends it.
 _SURD = r"(?:√\s*\d+|\\sqrt\s*\{\s*\d+\s*\}|\\sqrt\s*\d+)"
-_NUM = rf"-?\$?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{_SURD}?|{_SURD})%?"
+_NUM = rf"-?\$?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+\b)?{_SURD}?|{_SURD})%?"
 _VALUE = re.compile(
     # a time of day: 3:00 p.m., 15:30
     r"\b\d{1,2}:\d{2}(?:\s*[aApP]\.?\s*[mM]\b\.?)?|"
@@ -41,7 +41,9 @@ _VALUE = re.compile(
     rf"\(\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*(?:\s*,\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*)+\s*\)"
     # a relation of a variable: x >= 5, x != 3, n ≤ 4
     rf"|\b[a-zA-Z]\s*(?:>=|<=|!=|=>|=<|[<>≥≤≠])\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*"
-    # an arithmetic expression or a number: (9+1), 2/3, 13/4, $10,455, 50%
+    # a mixed number: 4 2/3
+    r"|-?\b\d+\s+\d+/\d+\b"
+    # an arithmetic expression or a number: (9+1), 2/3, 13/4, $10,455, 50%, 1.5e-3, 1.5 × 10^-3
     rf"|\(?{_NUM}(?:\s*[-+*/^×÷]\s*\(?{_NUM}\)?)*\)?"
 )
 # Inline math that only names a variable ("2 values of $x$") is not the value a sentence ends with.
@@ -57,7 +59,7 @@ def extract_answer(completion: str, complete: bool = True) -> str | None:
     a display equation or value ending the text. `complete=False` (the engine stopped at its length limit)
     drops those last two: a cut-off completion ends mid-thought, and its last value is not an answer.
     """
-    text = _CHAT_TOKEN.split(completion, maxsplit=1)[0]
+    text = _CHAT_TOKEN.split(completion, maxsplit=1)[0].replace("−", "-")  # Unicode minus
     thinking, _, summary = text.rpartition(THINK_END)
     for part in (summary, thinking):
         closed, unclosed = _boxes(part)
@@ -390,7 +392,21 @@ _UNIT_AFTER_NUMBER = re.compile(
 _SIMPLE_LHS = re.compile(
     r"^\s*[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?\s*=(?!=)"
 )
-_SYMBOLS = {"≥": r" \geq ", "≤": r" \leq ", "≠": r" \neq ", "=>": r" \geq ", "=<": r" \leq ", "°": r"^\circ"}
+_SYMBOLS = {
+    "≥": r" \geq ",
+    "≤": r" \leq ",
+    "≠": r" \neq ",
+    "=>": r" \geq ",
+    "=<": r" \leq ",
+    "°": r"^\circ",
+    "−": "-",
+    "×": r" \times ",
+    "{:}": ":",
+}
+_MIXED = re.compile(r"(-?\d+)\s+(\d+)/(\d+)")
+# Scientific notation in plain text: 1.5e-3, 2.5E6, 1.5 \times 10^-3.
+_E_NOTATION = re.compile(r"(-?\d+(?:\.\d+)?)[eE]([-+]?\d+)")
+_POWER_OF_TEN = re.compile(r"10\s*\^\s*([-+]?\d+)")
 _ROOT = re.compile(r"√\s*(\d+(?:\.\d+)?|[a-zA-Z]|\{[^{}]*\})")
 _PERCENT = re.compile(r"(-?(?:\d+(?:\.\d*)?|\.\d+))\s*\\?%")
 # Digit groups split by a thin space or another spacing command: `20\,000`, `1\!234`, `10~000`.
@@ -406,6 +422,12 @@ def normalize(answer: str) -> str:
     for symbol, latex in _SYMBOLS.items():
         text = text.replace(symbol, latex)
     text = _ROOT.sub(lambda root: "\\sqrt{" + root.group(1).strip("{}") + "}", text)
+    text = _E_NOTATION.sub(r"\1 \\times 10^{\2}", text) if _E_NOTATION.fullmatch(text) else text
+    text = _POWER_OF_TEN.sub(r"10^{\1}", text)
+    mixed = _MIXED.fullmatch(text)
+    if mixed:
+        whole, numerator, denominator = mixed.groups()
+        text = f"{whole}\\frac{{{numerator}}}{{{denominator}}}"
     if _SPACED_THOUSANDS.fullmatch(text):
         text = re.sub(r"\\[,!; ]|~|\s", "", text)
     unit = _UNIT_AFTER_NUMBER.fullmatch(text)
