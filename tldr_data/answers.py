@@ -37,6 +37,9 @@ _NUM = rf"-?\$?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+\b)?{_S
 _VALUE = re.compile(
     # a time of day: 3:00 p.m., 15:30
     r"\b\d{1,2}:\d{2}(?:\s*[aApP]\.?\s*[mM]\b\.?)?|"
+    # one variable's values: x = -3 or x = 2 (the last alone would drop a solution)
+    rf"(?P<var>\b[a-zA-Z])\s*=\s*{_NUM}(?:\s*/\s*{_NUM})?"
+    rf"(?:\s*(?:,\s*)?(?:or|and|,)\s*(?P=var)\s*=\s*{_NUM}(?:\s*/\s*{_NUM})?)+|"
     # a tuple of numbers or expressions: (1, 2) or (2/3, -1)
     rf"\(\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*(?:\s*,\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*)+\s*\)"
     # a relation of a variable: x >= 5, x != 3, n ≤ 4
@@ -433,11 +436,27 @@ def normalize(answer: str) -> str:
     unit = _UNIT_AFTER_NUMBER.fullmatch(text)
     if unit:
         text = _clean(unit.group("number"))
+    text = _values_of_one_variable(text) or text
     if "," not in text and text.count("=") == 1 and _SIMPLE_LHS.match(text):
         text = _SIMPLE_LHS.sub("", text).strip()
     if _TRIG.search(text):
         text = _DEGREES.sub(r"\\frac{\1\\pi}{180}", text)
     return text
+
+
+_ALTERNATIVE = re.compile(r"\s*(?:,\s*(?:or|and)\s+|,|\s+or\s+|\s+and\s+)\s*")
+
+
+def _values_of_one_variable(text: str) -> str | None:
+    """`x = -3 or x = 2` (or `x = 5, x = -1`) as the list `-3, 2`; None unless every part gives the same
+    single-letter variable a value."""
+    parts = _ALTERNATIVE.split(text.strip())
+    if len(parts) < 2:
+        return None
+    sides = [re.fullmatch(r"([a-zA-Z])\s*=(?!=)\s*(.+)", part) for part in parts]
+    if not all(sides) or len({side.group(1) for side in sides}) != 1:
+        return None
+    return ", ".join(side.group(2).strip() for side in sides)
 
 
 def _same_text(gold: str, pred: str) -> bool:

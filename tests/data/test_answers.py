@@ -85,6 +85,8 @@ def test_case_file_covers_every_kind() -> None:
         ("The side length is 4√2.", "4√2"),
         ("The solutions are $x = 5$ and $x = -1$.", "x = 5, x = -1"),
         ("So $m = 9$ and $n = 5$, and $m - n = 4$.", "m - n = 4"),
+        ("Factoring gives (x+3)(x-2)=0. So x = -3 or x = 2.", "x = -3 or x = 2"),
+        ("So x = 4 and y = 2.", "2"),
         ("I might have missed some cases where 5 works but not all of them", None),
         ("no numbers at all", None),
     ],
@@ -117,6 +119,8 @@ def test_cut_off_completion_gives_no_trailing_value() -> None:
         ("30°", r"30^\circ"),  # Q4 Unicode degrees and roots
         ("3√2", r"3\sqrt{2}"),
         (r"20\,000", "20000"),  # Q1 thin spaces between digit groups
+        ("x = -3 or x = 2", "-3, 2"),  # Q3 one variable's values are the list of them
+        ("x = 1, y = 2", "x = 1, y = 2"),
     ],
 )
 def test_normalize(answer: str, normalized: str) -> None:
