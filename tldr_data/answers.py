@@ -198,6 +198,9 @@ def _trailing_value(text: str) -> str | None:
     if not lines:
         return None
     line = re.sub(r"\s*I hope it is correct\.?\s*$", "", lines[-1])
+    listed = _LISTED.search(line)
+    if listed:
+        return ", ".join(_clean(value) for value in re.findall(_LIST_VALUE, listed.group("values")))
     maths = [m for m in _INLINE.finditer(line) if not _NAME.fullmatch(m.group("a") or m.group("b"))]
     candidates = [(m.end(), -m.start(), _joined_inline(line, maths[: k + 1])) for k, m in enumerate(maths)]
     masked = _INLINE.sub(lambda m: " " * len(m.group()), line)
@@ -208,6 +211,14 @@ def _trailing_value(text: str) -> str | None:
     if line.rstrip()[-1:].isalpha() and len(line[end:].split()) > 3:
         return None  # "... is 5, but I'm not entirely sure because I might have missed some": cut off
     return _clean(value) or None
+
+
+# "The solutions are 2 and 5.": a plural noun naming the answers, then every value, not only the last.
+_LIST_VALUE = rf"{_NUM}(?:\s*/\s*{_NUM})?"
+_LISTED = re.compile(
+    rf"\b(?:solutions|roots|zeros|zeroes|values|answers)\s+(?:are|were)\s*:?\s*(?P<values>{_LIST_VALUE}"
+    rf"(?:\s*(?:,\s*(?:and|or)\s+|,|\s+and\s+|\s+or\s+)\s*{_LIST_VALUE})+)\s*\.?\s*$"
+)
 
 
 def _joined_inline(line: str, maths: list[re.Match[str]]) -> str:
