@@ -34,12 +34,14 @@ _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 # A square root of a number, or a number times one: `4√2` is one value, not the 2 that ends it.
 _SURD = r"(?:√\s*\d+|\\sqrt\s*\{\s*\d+\s*\}|\\sqrt\s*\d+)"
 _NUM = rf"-?\$?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+\b)?{_SURD}?|{_SURD})%?"
+# One value of a list (`2`, `1/2`), and what separates values: `2 and 5`, `-1, 3, and 7`, `x = -3 or x = 2`.
+_LIST_VALUE = rf"{_NUM}(?:\s*/\s*{_NUM})?"
+_LIST_SEPARATOR = r"\s*(?:,\s*(?:and|or)\s+|,|\s+and\s+|\s+or\s+)\s*"
 _VALUE = re.compile(
     # a time of day: 3:00 p.m., 15:30
     r"\b\d{1,2}:\d{2}(?:\s*[aApP]\.?\s*[mM]\b\.?)?|"
     # one variable's values: x = -3 or x = 2 (the last alone would drop a solution)
-    rf"(?P<var>\b[a-zA-Z])\s*=\s*{_NUM}(?:\s*/\s*{_NUM})?"
-    rf"(?:\s*(?:,\s*)?(?:or|and|,)\s*(?P=var)\s*=\s*{_NUM}(?:\s*/\s*{_NUM})?)+|"
+    rf"(?P<var>\b[a-zA-Z])\s*=\s*{_LIST_VALUE}(?:{_LIST_SEPARATOR}(?P=var)\s*=\s*{_LIST_VALUE})+|"
     # a tuple of numbers or expressions: (1, 2) or (2/3, -1)
     rf"\(\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*(?:\s*,\s*{_NUM}(?:\s*[-+*/^]\s*{_NUM})*)+\s*\)"
     # a relation of a variable: x >= 5, x != 3, n ≤ 4
@@ -202,22 +204,26 @@ def _trailing_value(text: str) -> str | None:
     if listed:
         return ", ".join(_clean(value) for value in re.findall(_LIST_VALUE, listed.group("values")))
     maths = [m for m in _INLINE.finditer(line) if not _NAME.fullmatch(m.group("a") or m.group("b"))]
-    candidates = [(m.end(), -m.start(), _joined_inline(line, maths[: k + 1])) for k, m in enumerate(maths)]
+    # (end, -start, plain value or None, which inline math or None): the inline one is joined once chosen
+    candidates = [(m.end(), -m.start(), None, k) for k, m in enumerate(maths)]
     masked = _INLINE.sub(lambda m: " " * len(m.group()), line)
-    candidates += [(m.end(), -m.start(), m.group()) for m in _VALUE.finditer(masked) if m.group().strip("()")]
+    candidates += [
+        (m.end(), -m.start(), m.group(), None) for m in _VALUE.finditer(masked) if m.group().strip("()")
+    ]
     if not candidates:
         return None
-    end, _, value = max(candidates)
+    end, _, value, math = max(candidates, key=lambda candidate: candidate[:2])
+    if math is not None:
+        value = _joined_inline(line, maths[: math + 1])
     if line.rstrip()[-1:].isalpha() and len(line[end:].split()) > 3:
         return None  # "... is 5, but I'm not entirely sure because I might have missed some": cut off
     return _clean(value) or None
 
 
 # "The solutions are 2 and 5.": a plural noun naming the answers, then every value, not only the last.
-_LIST_VALUE = rf"{_NUM}(?:\s*/\s*{_NUM})?"
 _LISTED = re.compile(
-    rf"\b(?:solutions|roots|zeros|zeroes|values|answers)\s+(?:are|were)\s*:?\s*(?P<values>{_LIST_VALUE}"
-    rf"(?:\s*(?:,\s*(?:and|or)\s+|,|\s+and\s+|\s+or\s+)\s*{_LIST_VALUE})+)\s*\.?\s*$"
+    rf"\b(?:solutions|roots|zeros|zeroes|values|answers)\s+(?:are|were)\s*:?\s*"
+    rf"(?P<values>{_LIST_VALUE}(?:{_LIST_SEPARATOR}{_LIST_VALUE})+)\s*\.?\s*$"
 )
 
 
@@ -455,13 +461,10 @@ def normalize(answer: str) -> str:
     return text
 
 
-_ALTERNATIVE = re.compile(r"\s*(?:,\s*(?:or|and)\s+|,|\s+or\s+|\s+and\s+)\s*")
-
-
 def _values_of_one_variable(text: str) -> str | None:
     """`x = -3 or x = 2` (or `x = 5, x = -1`) as the list `-3, 2`; None unless every part gives the same
     single-letter variable a value."""
-    parts = _ALTERNATIVE.split(text.strip())
+    parts = re.split(_LIST_SEPARATOR, text.strip())
     if len(parts) < 2:
         return None
     sides = [re.fullmatch(r"([a-zA-Z])\s*=(?!=)\s*(.+)", part) for part in parts]

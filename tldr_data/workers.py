@@ -156,6 +156,8 @@ class DeadlinePool:
             self._feed()
             busy = {worker.conn: worker for worker in self.workers if worker.outstanding}
             if not busy:
+                if self.retry or self.fresh:  # a dead idle worker was just replaced: feed the new one
+                    continue
                 return
             wait_for = max(0.0, min(w.deadline(self.timeout) for w in busy.values()) - time.monotonic())
             for conn in wait(list(busy), timeout=wait_for):
@@ -178,8 +180,10 @@ class DeadlinePool:
                 batch = self._cut([queue.popleft() for _ in range(min(size, len(queue)))], queue)
                 try:
                     worker.submit(batch)
-                except OSError:  # it died: its items are reported when its pipe ends
+                except OSError:  # it died: items it held are reported when its pipe ends
                     self.retry.extendleft(reversed(batch))
+                    if not worker.outstanding:  # it held none: no pipe end will tell, so replace it now
+                        self._restart(worker)
                     break
 
     def _cut(self, batch: list[tuple[int, Any]], queue: deque[tuple[int, Any]]) -> list[tuple[int, Any]]:
@@ -214,4 +218,8 @@ class DeadlinePool:
             )
             yield culprit, status, value
         self.retry.extendleft(reversed(list(worker.outstanding.items())))
+        self._restart(worker)
+
+    def _restart(self, worker: _Worker) -> None:
+        """A fresh worker in the place of a stopped one."""
         self.workers[self.workers.index(worker)] = _Worker(self.fn)

@@ -174,6 +174,15 @@ def test_faults_mid_batch_blame_only_their_item_and_lose_no_other() -> None:
     assert all(by_index[i] == (OK, i * 10) for i in range(300) if i not in (70, 150))
 
 
+def test_a_worker_that_died_while_idle_is_replaced_and_no_item_is_lost() -> None:
+    with DeadlinePool(_faults_mid_batch, workers=1, timeout=5.0) as pool:
+        idle = pool.workers[0].process
+        idle.kill()
+        idle.join()
+        results = {index: (status, value) for index, status, value in pool.imap_unordered(range(10))}
+    assert results == {i: (OK, i * 10) for i in range(10)}
+
+
 def _worker_pid(item: str) -> int:
     return os.getpid()
 
