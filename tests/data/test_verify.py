@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import REAL_TRACES, requires_shared
 
+from tldr_data import done
 from tldr_data.answers import extract_answer, judge
 from tldr_data.cli import cli
 from tldr_data.errors import InputError, OutputExistsError, SchemaError
@@ -372,3 +373,43 @@ def test_shards_are_read_one_at_a_time_and_a_partial_run_resumes_in_input_order(
     a_verdicts = ["wrong", "correct"] * 3 + ["wrong"]  # boxed 0, 1, 0, ... against gold 1
     assert table["verdict"].to_pylist() == a_verdicts + ["wrong", "correct", "wrong", "wrong"]
     assert not (tmp_path / ".v.parquet.parts").exists()
+
+
+def test_a_rerun_that_reuses_a_later_shard_than_it_judges_writes_input_order(
+    tmp_path, write_rows, monkeypatch
+) -> None:
+    """The output is written while shards finish, in input order: a finished shard after an unfinished one
+    waits for it, and is read back from its part at its turn."""
+    import tldr_data.verify as verify_module
+
+    monkeypatch.setattr(verify_module, "SHARD_ROWS", 3)
+    monkeypatch.setattr(verify_module, "BLOCK_SHARDS", 1)
+    engine = {"token_source": "engine", "model": "no/such-model", "answer": "2"}
+    rows = [{**engine, "problem_id": f"p{i}", "completion": rf"\boxed{{{i % 4}}}"} for i in range(10)]
+    inputs = [write_rows(rows)]
+    whole = tmp_path / "whole.parquet"
+    verify(inputs, whole, workers=2)
+
+    judged = verify_module._check_block
+    blocks: list[int] = []
+
+    def fail_after_three(block, *args):
+        if len(blocks) == 3:
+            raise RuntimeError("killed")
+        blocks.append(block[0][0])
+        return judged(block, *args)
+
+    out = tmp_path / "v.parquet"
+    monkeypatch.setattr(verify_module, "_check_block", fail_after_three)
+    with pytest.raises(RuntimeError):
+        verify(inputs, out, workers=2)
+    parts = tmp_path / ".v.parquet.parts"
+    for shard in (0, 2):  # only shard 1 stays finished
+        done.clear_done(parts / f"shard-{shard:06d}.parquet")
+    monkeypatch.setattr(verify_module, "_check_block", judged)
+    summary = verify(inputs, out, workers=2)
+    assert summary["rows_reused"] == 3
+    assert pq.read_table(out).to_pylist() == pq.read_table(whole).to_pylist()
+    assert [row["verdict"] for row in pq.read_table(out).to_pylist()] == [
+        "correct" if i % 4 == 2 else "wrong" for i in range(10)
+    ]
