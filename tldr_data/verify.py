@@ -25,6 +25,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -262,12 +263,19 @@ def _check_shards(
     from tqdm import tqdm
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
-    judge((r"\boxed{\frac{1}{2}x^2}", "x^2/2", "stop"))  # warm math-verify's parser before the workers fork
+    blocks = _blocks(traces, reused)
+    # DuckDB reads the first block in a thread (it releases the GIL) while math-verify's parser warms up
+    # here, so that the workers fork warm; the thread is done before they do.
+    with ThreadPoolExecutor(1) as reader:
+        first = reader.submit(next, blocks, None)
+        judge((r"\boxed{\frac{1}{2}x^2}", "x^2/2", "stop"))
+        block = first.result()
     todo = [s for s in range(traces.shard_count) if s not in reused]
     total = sum(min(SHARD_ROWS, traces.rows - s * SHARD_ROWS) + traces.recount_per_shard[s] for s in todo)
     with tqdm(total=total, desc="verify", unit="task", disable=not progress) as bar:
-        for block in _blocks(traces, reused):
+        while block is not None:
             _check_block(block, tokenizers, workers, timeout, bar, parts, out)
+            block = next(blocks, None)
 
 
 def _blocks(traces: Traces, reused: set[int]) -> Iterator[list[tuple[int, pa.Table]]]:
