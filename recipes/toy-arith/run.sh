@@ -114,7 +114,7 @@ for round_seed in $ROUND_SEEDS; do
     RUNS+=(--run "$RUN")
     tldr-train init --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
         --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
-        -o "$RUN" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$round_seed" \
+        -o "$RUN" --alpha0 "$ALPHA0" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$round_seed" \
         --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
         --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" "${OPTIMIZER[@]}"
     tldr-train run --run "$RUN" --rounds "$ROUNDS"
