@@ -83,7 +83,7 @@ def verify(
     checking = time.monotonic()
     reused = parts.finished(traces.rows)
     with atomic_path(output) as tmp, _Output(tmp, parts, traces, reused) as out:
-        _check_shards(traces, tokenizers, parts, out, reused, workers, timeout, progress)
+        _check_shards(traces, tokenizers, out, reused, workers, timeout, progress)
         seconds_checking = time.monotonic() - checking
     tally, tokens = out.tally, out.tokens
     seconds = time.monotonic() - started
@@ -244,7 +244,6 @@ def _recount_rows(table: pa.Table) -> list[bool]:
 def _check_shards(
     traces: Traces,
     tokenizers: dict[str, Any],
-    parts: Parts,
     out: _Output,
     reused: set[int],
     workers: int,
@@ -274,7 +273,7 @@ def _check_shards(
     total = sum(min(SHARD_ROWS, traces.rows - s * SHARD_ROWS) + traces.recount_per_shard[s] for s in todo)
     with tqdm(total=total, desc="verify", unit="task", disable=not progress) as bar:
         while block is not None:
-            _check_block(block, tokenizers, workers, timeout, bar, parts, out)
+            _check_block(block, tokenizers, workers, timeout, bar, out)
             block = next(blocks, None)
 
 
@@ -314,7 +313,6 @@ def _check_block(
     workers: int,
     timeout: float,
     bar: Any,
-    parts: Parts,
     out: _Output,
 ) -> None:
     """One block's rows judged (and counted where no one counted them) by a pool of workers forked here."""
@@ -359,9 +357,7 @@ def _check_block(
                 )
             left[position] -= 1
             if not left[position]:
-                table = _shard_table(rows, tokenizers)
-                parts.write(block[position][0], table)
-                out.add(block[position][0], table)
+                out.add(block[position][0], _shard_table(rows, tokenizers))
             bar.update()
 
 
@@ -410,15 +406,19 @@ class _Output:
         return self
 
     def __exit__(self, *failure: object) -> None:
-        if self.writer is None and failure[0] is None:
-            pq.write_table(conform(_empty(self.traces.empty), "verified"), self.tmp, compression="zstd")
         if self.writer is not None:
             self.writer.close()
-        if failure[0] is None and self.next != self.traces.shard_count:
+        if failure[0] is not None:
+            return
+        if not self.traces.rows:
+            pq.write_table(conform(_empty(self.traces.empty), "verified"), self.tmp, compression="zstd")
+        elif self.next != self.traces.shard_count:
             raise RuntimeError(f"verify wrote {self.next} of {self.traces.shard_count} shards")
 
     def add(self, shard: int, table: pa.Table) -> None:
-        """A finished shard; it is written once every shard before it is."""
+        """A finished shard: its part (with its done-marker) is written at once, for a re-run to reuse, and
+        it goes into the output once every shard before it has."""
+        self.parts.write(shard, table)
         self.ready[shard] = table
         self._drain()
 
