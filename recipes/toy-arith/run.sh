@@ -37,6 +37,39 @@ export TOKENIZERS_PARALLELISM=false
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 started=$SECONDS
 step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }
+# Independent commands (two trainings, the rounds of each seed and ratio, the held-out tests) run side by side,
+# one per core: each is single-threaded, so a lone one leaves the other cores idle. Each writes its own log;
+# results do not depend on JOBS (every job is seeded and runs on one thread).
+JOBS=$(( JOBS > 0 ? JOBS : $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) ))  # nproc obeys OMP_NUM_THREADS
+LOGS=$OUT/logs
+mkdir -p "$LOGS"
+SPAWNED=()
+spawn() {  # spawn NAME COMMAND...: run COMMAND in the background, output to $LOGS/NAME.log, at most $JOBS at once
+    local name=$1 rc=0 began
+    shift
+    while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || true; done
+    SPAWNED+=("$name")
+    began=$SECONDS
+    {
+        "$@" > "$LOGS/$name.log" 2>&1 || rc=$?
+        echo "$rc" > "$LOGS/$name.rc"
+        # A finished job's line: its command's one-line summary (the last line that is not a progress bar).
+        (( rc == 0 )) && printf '  [%4ds] %s, %ds: %s\n' $((SECONDS - started)) "$name" $((SECONDS - began)) \
+            "$(grep -av -e $'\r' -e '^\s*$' "$LOGS/$name.log" | tail -n 1)"
+    } &
+}
+join() {  # wait for every spawned job; the first that failed stops the recipe with the end of its log
+    wait
+    local name
+    for name in "${SPAWNED[@]}"; do
+        if [[ $(cat "$LOGS/$name.rc" 2>/dev/null) != 0 ]]; then
+            echo "run.sh: $name failed (exit $(cat "$LOGS/$name.rc" 2>/dev/null)); the end of $LOGS/$name.log:" >&2
+            tail -n 20 "$LOGS/$name.log" >&2
+            exit 1
+        fi
+    done
+    SPAWNED=()
+}
 between() { echo "difficulty BETWEEN ${1%-*} AND ${1#*-}"; }  # "2-3" -> an SQL condition on the level
 levels_in() { echo $(( ${1#*-} - ${1%-*} + 1 )); }
 P=$OUT/problems
@@ -79,19 +112,23 @@ tldr-data mix --short "$OUT/teach/system1.easy.parquet" --long "$OUT/teach/syste
     --size $(( $(levels_in "$LEVELS") * TRAIN_PER_LEVEL )) --seed "$SEED" -o "$OUT/mix/system2"
 TRUNCATION=(--no-truncate)
 [[ ${TRUNCATE,,} == true ]] && TRUNCATION=(--truncate)
+echo "  (both train at once; follow them with: tail -f $LOGS/train-*.log)"
 for system in system1 system2; do
     steps_var=${system^^}_STEPS
-    tldr-train sft -m "$OUT/models/base" -d "$OUT/mix/$system" -o "$OUT/models/$system" --max-steps "${!steps_var}" \
-        --lr "$LR" --lr-scheduler linear --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" \
-        --seed "$SEED" --warmup-steps "$WARMUP_STEPS"
+    spawn "train-$system" tldr-train sft -m "$OUT/models/base" -d "$OUT/mix/$system" -o "$OUT/models/$system" \
+        --max-steps "${!steps_var}" --lr "$LR" --lr-scheduler linear --batch-size "$BATCH_SIZE" \
+        --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" --seed "$SEED" --warmup-steps "$WARMUP_STEPS"
 done
+join
 
 step "6. Sample both models on fresh problems, verify, profile, and select the two pools"
-tldr-data generate -m "$OUT/models/system1" -i "$P/pool-easy.parquet" -o "$OUT/traces/system1" --system system1 \
-    "${GREEDY[@]}" --seed "$SEED" -O batch_size="$GEN_BATCH"
-tldr-data generate -m "$OUT/models/system2" -i "$P/pool-hard.parquet" -o "$OUT/traces/system2" --system system2 \
-    --backend transformers -n "$POOL_SAMPLES" --temperature "$POOL_TEMPERATURE" --top-p "$POOL_TOP_P" \
-    --max-tokens "$MAX_TOKENS" --seed "$SEED" -O batch_size="$GEN_BATCH"
+spawn generate-system1 tldr-data generate -m "$OUT/models/system1" -i "$P/pool-easy.parquet" \
+    -o "$OUT/traces/system1" --system system1 "${GREEDY[@]}" --seed "$SEED" -O batch_size="$GEN_BATCH"
+spawn generate-system2 tldr-data generate -m "$OUT/models/system2" -i "$P/pool-hard.parquet" \
+    -o "$OUT/traces/system2" --system system2 --backend transformers -n "$POOL_SAMPLES" \
+    --temperature "$POOL_TEMPERATURE" --top-p "$POOL_TOP_P" --max-tokens "$MAX_TOKENS" --seed "$SEED" \
+    -O batch_size="$GEN_BATCH"
+join
 for system in system1 system2; do
     tldr-data verify "$OUT/traces/$system" -o "$OUT/traces/$system.verified.parquet"
 done
@@ -102,9 +139,9 @@ tldr-data select "$OUT/traces/system1.verified.parquet" --shortest-correct -o "$
 tldr-data select "$OUT/traces/system2.verified.parquet" --shortest-correct -o "$OUT/pools/long.parquet"
 
 step "7. TLDR over round seed(s) $ROUND_SEEDS, each with the static mixture at ratio(s) $RATIOS beside it"
-# Per round seed: references on dev, $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools, the paper's
-# pick, then the static baseline at each ratio (the same loop with the ratio held: same budget, pools and
-# draws) and the held-out test of the pick and of each ratio's last round.
+# Per round seed: references on dev, $ROUNDS rounds of $ROUND_STEPS steps that re-weight the pools, and the static
+# baseline at each ratio (the same loop with the ratio held: same budget, pools and draws). Every seed's TLDR run
+# and every ratio's static run are independent jobs once the seed's references are measured.
 OPTIMIZER=(--lr-scheduler "$ROUND_LR_SCHEDULER")
 [[ ${CONTINUOUS,,} == true ]] || OPTIMIZER+=(--fresh-optimizer)
 RATIO_ARGS=() && for ratio in $RATIOS; do RATIO_ARGS+=(--ratio "$ratio"); done
@@ -112,24 +149,48 @@ RUNS=()
 for round_seed in $ROUND_SEEDS; do
     RUN=$OUT/round-seed-$round_seed
     RUNS+=(--run "$RUN")
-    tldr-train init --short-model "$OUT/models/system1" --long-model "$OUT/models/system2" \
-        --short-pool "$OUT/pools/short.parquet" --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" \
-        -o "$RUN" --alpha0 "$ALPHA0" --eta "$ETA" --tol "$TOL" "${GREEDY[@]}" --seed "$round_seed" \
-        --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" \
-        --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" "${OPTIMIZER[@]}"
-    tldr-train run --run "$RUN" --rounds "$ROUNDS"
-    # No round within tol of System-2's dev accuracy is a result, not a crash: the sweep still measures
-    # every static ratio, and compare reports the seed as picking no round.
-    tldr-train pick --run "$RUN" || echo "round seed $round_seed: no round reaches the accuracy floor"
-    tldr-train sweep --run "$RUN" "${RATIO_ARGS[@]}" --test "$P/test.parquet"
+    spawn "init-seed-$round_seed" tldr-train init --short-model "$OUT/models/system1" \
+        --long-model "$OUT/models/system2" --short-pool "$OUT/pools/short.parquet" \
+        --long-pool "$OUT/pools/long.parquet" --dev "$P/dev.parquet" -o "$RUN" --alpha0 "$ALPHA0" --eta "$ETA" \
+        --tol "$TOL" "${GREEDY[@]}" --seed "$round_seed" --steps "$ROUND_STEPS" --mix-size "$MIX_SIZE" \
+        --lr "$ROUND_LR" --batch-size "$ROUND_BATCH_SIZE" --max-length "$MAX_LENGTH" "${TRUNCATION[@]}" \
+        "${OPTIMIZER[@]}"
 done
+join
+echo "  (follow the rounds with: tail -f $LOGS/tldr-*.log $LOGS/static-*.log)"
+for round_seed in $ROUND_SEEDS; do
+    RUN=$OUT/round-seed-$round_seed
+    spawn "tldr-seed-$round_seed" tldr-train run --run "$RUN" --rounds "$ROUNDS"
+    for ratio in $RATIOS; do
+        spawn "static-$ratio-seed-$round_seed" tldr-train sweep --run "$RUN" --ratio "$ratio" --rounds "$ROUNDS"
+    done
+done
+join
 
-step "8. Held-out test of System-1 and System-2 (step 7 measured each pick and each static ratio)"
-mkdir -p "$OUT/eval"
-for system in system1 system2; do
-    tldr-train eval -m "$OUT/models/$system" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" \
-        -o "$OUT/eval/$system" --json > "$OUT/eval/$system.json"
+step "8. Held-out test: each round seed's pick and static ratios, System-1 and System-2"
+# No round within tol of System-2's dev accuracy is a result, not a crash: `sweep` still measures every static
+# ratio, and compare reports the seed as picking no round.
+test_seed() {  # the paper's pick of one round seed, then the test of it and of each ratio's last round
+    tldr-train pick --run "$1" || echo "$1: no round reaches the accuracy floor"
+    tldr-train sweep --run "$1" "${RATIO_ARGS[@]}" --test "$P/test.parquet"
+}
+for round_seed in $ROUND_SEEDS; do
+    spawn "test-seed-$round_seed" test_seed "$OUT/round-seed-$round_seed"
 done
+mkdir -p "$OUT/eval"
+eval_system() {  # tldr-train eval of one reference model; its JSON summary is what compare and report read
+    tldr-train eval -m "$OUT/models/$1" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" \
+        -o "$OUT/eval/$1" --json > "$OUT/eval/$1.json"
+    "$PYTHON" - "$OUT/eval/$1.json" <<'PY'
+import json, sys
+bench = next(iter(json.load(open(sys.argv[1]))["benchmarks"].values()))
+print(f"test accuracy {bench['accuracy']:.3f} at {bench['mean_tokens']:.1f} tokens")
+PY
+}
+for system in system1 system2; do
+    spawn "eval-$system" eval_system "$system"
+done
+join
 
 step "9. Reports: $OUT/report.{md,json} and pareto.png (first round seed), $OUT/sweep.{md,json} (all)"
 TESTS=(--test "system1=$OUT/eval/system1.json" --test "system2=$OUT/eval/system2.json")

@@ -72,3 +72,26 @@ def test_unknown_profile_or_knob_is_refused(tmp_path: Path, args: list[str], mes
     assert result.returncode != 0
     assert message in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_failed_job_stops_the_recipe_naming_its_log(tmp_path: Path) -> None:
+    """Jobs run side by side; one that fails (System-2's training, given a bad step count) stops the recipe
+    after the jobs beside it finish, with its name, exit status and the end of its log, before step 6."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env["PYTHON"] = sys.executable
+    result = subprocess.run(
+        ["bash", str(REPO / "recipes" / "toy-arith" / "run.sh"), "smoke", "system2_steps=many", "jobs=2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    logs = tmp_path / "runs" / "toy-arith-smoke" / "logs"
+    failed = "train-system2 failed (exit 2); the end of runs/toy-arith-smoke/logs/train-system2.log"
+    assert failed in result.stderr
+    assert "'many' is not a valid integer" in result.stderr
+    assert (logs / "train-system1.rc").read_text().strip() == "0"
+    assert "train-system1, " in result.stdout
+    assert "6. Sample" not in result.stdout
