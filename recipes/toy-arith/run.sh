@@ -180,7 +180,7 @@ done
 mkdir -p "$OUT/eval"
 eval_system() {  # tldr-train eval of one reference model; its JSON summary is what compare and report read
     tldr-train eval -m "$OUT/models/$1" --bench "$P/test.parquet" "${GREEDY[@]}" --seed "$SEED" \
-        -o "$OUT/eval/$1" --json > "$OUT/eval/$1.json"
+        -o "$OUT/eval/$1" --json > "$OUT/eval/$1.json" || return  # a job runs without errexit (spawn's ||)
     "$PYTHON" - "$OUT/eval/$1.json" <<'PY'
 import json, sys
 bench = next(iter(json.load(open(sys.argv[1]))["benchmarks"].values()))
