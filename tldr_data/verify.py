@@ -6,11 +6,12 @@ deadline (workers.py). A row whose `token_source` is set keeps its counts (the e
 recount); the others (imported logs hold whitespace word counts, teacher traces none) are counted with the
 model's tokenizer, or `--tokenizer`, and marked `recount`.
 
-Resumable: rows are verified in shards of SHARD_ROWS, each written to `.<output>.parts/` (hidden, so that
-a folder of inputs never reads it) with its done-marker as soon as its last row is judged; a re-run of the
-same command (even after kill -9) reuses every finished shard and judges only the rest. The output is written
-(to a temporary, renamed at the end) in input order as shards finish, then its stats JSON; then the parts
-folder is removed and the output marked done (tldr_data/done.py).
+Resumable: rows are verified in shards of SHARD_ROWS; the columns verify adds or changes (ADDED) of each are
+written to `.<output>.parts/` (hidden, so that a folder of inputs never reads it) with its done-marker as soon
+as its last row is judged; a re-run of the same command (even after kill -9) joins every finished shard's part
+to its rows read again from the input (the fingerprint pins the input) and judges only the rest. The output
+is written (to a temporary, renamed at the end) in input order as shards finish, then its stats JSON; then
+the parts folder is removed and the output marked done (tldr_data/done.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ BLOCK_SHARDS = 16  # shards judged by one pool of workers (32,768 rows in memory
 VERDICT_COLUMNS = ("pred_answer", "correct", "verdict")
 TEXT_COLUMNS = ("completion", "answer", "finish_reason", "prompt", "model", "token_source")
 COUNT_COLUMNS = ("prompt_tokens", "completion_tokens")
+ADDED = (*COUNT_COLUMNS, "token_source", *VERDICT_COLUMNS)  # what a part keeps: verify's own work
 
 
 def default_workers() -> int:
@@ -82,7 +84,7 @@ def verify(
     parts = Parts(output, _fingerprint(inputs, traces.rows, tokenizer))
     checking = time.monotonic()
     reused = parts.finished(traces.rows)
-    with atomic_path(output) as tmp, _Output(tmp, parts, traces, reused) as out:
+    with atomic_path(output) as tmp, _Output(tmp, parts, traces) as out:
         _check_shards(traces, tokenizers, out, reused, workers, timeout, progress)
         seconds_checking = time.monotonic() - checking
     tally, tokens = out.tally, out.tokens
@@ -136,14 +138,14 @@ class Parts:
         return {s for s in range(math.ceil(rows / SHARD_ROWS)) if done.read_done(self.path(s)) is not None}
 
     def write(self, shard: int, table: pa.Table) -> None:
-        """Uncompressed: a shard lives only until the output is written, and compressing it twice as much
-        text as the output costs more than the disk it saves."""
+        """Only the ADDED columns: the input holds the rest, and copying every trace's text here cost the
+        parent, which shares the cores with the workers, a second write of the whole output."""
         with atomic_path(self.path(shard)) as tmp:
-            pq.write_table(table, tmp, compression="none")
+            pq.write_table(table.select(ADDED), tmp, compression="none")
         done.mark_done(self.path(shard), {"rows": table.num_rows})
 
     def read(self, shard: int) -> pa.Table:
-        return pq.read_table(self.path(shard))
+        return pq.read_table(self.path(shard), columns=list(ADDED))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -262,9 +264,10 @@ def _check_shards(
     from tqdm import tqdm
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
-    blocks = _blocks(traces, reused)
+    blocks = _blocks(traces, reused, out)
     # DuckDB reads the first block in a thread (it releases the GIL) while math-verify's parser warms up
-    # here, so that the workers fork warm; the thread is done before they do.
+    # here, so that the workers fork warm; the thread is done before they do. (Finished shards it meets go
+    # to the output from that thread: the main thread does not touch the output until then.)
     with ThreadPoolExecutor(1) as reader:
         first = reader.submit(next, blocks, None)
         judge((r"\boxed{\frac{1}{2}x^2}", "x^2/2", "stop"))
@@ -277,11 +280,13 @@ def _check_shards(
             block = next(blocks, None)
 
 
-def _blocks(traces: Traces, reused: set[int]) -> Iterator[list[tuple[int, pa.Table]]]:
-    """The unfinished shards in input order, BLOCK_SHARDS at a time."""
+def _blocks(traces: Traces, reused: set[int], out: _Output) -> Iterator[list[tuple[int, pa.Table]]]:
+    """The unfinished shards in input order, BLOCK_SHARDS at a time; each finished one goes to the output
+    with its part as it is read (its turn comes no later than the block after it)."""
     block: list[tuple[int, pa.Table]] = []
     for shard, table in traces.shards():
         if shard in reused:
+            out.reuse(shard, table)
             continue
         block.append((shard, table))
         if len(block) == BLOCK_SHARDS:
@@ -357,12 +362,12 @@ def _check_block(
                 )
             left[position] -= 1
             if not left[position]:
-                out.add(block[position][0], _shard_table(rows, tokenizers))
+                out.add(block[position][0], _added(rows, tokenizers), rows.table)
             bar.update()
 
 
-def _shard_table(rows: _Rows, tokenizers: dict[str, Any]) -> pa.Table:
-    """One shard's `verified` rows. Counts a worker could not return (timeout, error) are taken here, so
+def _added(rows: _Rows, tokenizers: dict[str, Any]) -> pa.Table:
+    """One shard's ADDED columns. Counts a worker could not return (timeout, error) are taken here, so
     that every row keeps its tokens (leaving failures out of the mean length was the reference's mistake)."""
     part, verdicts, counted, recount = rows.table, rows.verdicts, rows.counted, rows.recount
     counts = {name: part[name].to_pylist() for name in COUNT_COLUMNS}
@@ -376,16 +381,25 @@ def _shard_table(rows: _Rows, tokenizers: dict[str, Any]) -> pa.Table:
             tokens = count_tokens(tokenizers[rows.models[index]], texts)
         counts["prompt_tokens"][index], counts["completion_tokens"][index] = tokens
         sources[index] = "recount"
-    for name, values in [*counts.items(), ("token_source", sources)]:
-        kind = pa.int32() if name in COUNT_COLUMNS else pa.string()
-        part = part.set_column(part.schema.get_field_index(name), name, pa.array(values, kind))
     labels = [verdicts[i][1] for i in range(part.num_rows)]
-    part = part.append_column(
-        "pred_answer", pa.array([verdicts[i][0] for i in range(part.num_rows)], pa.string())
-    )
-    part = part.append_column("correct", pa.array([v == "correct" for v in labels], pa.bool_()))
-    part = part.append_column("verdict", pa.array(labels, pa.string()))
-    return conform(part, "verified")
+    columns = {
+        **{name: pa.array(values, pa.int32()) for name, values in counts.items()},
+        "token_source": pa.array(sources, pa.string()),
+        "pred_answer": pa.array([verdicts[i][0] for i in range(part.num_rows)], pa.string()),
+        "correct": pa.array([v == "correct" for v in labels], pa.bool_()),
+        "verdict": pa.array(labels, pa.string()),
+    }
+    return pa.table([columns[name] for name in ADDED], names=list(ADDED))
+
+
+def _verified(rows: pa.Table, added: pa.Table) -> pa.Table:
+    """A shard's `verified` rows: its input rows with the ADDED columns in place."""
+    for name in ADDED:
+        if name in rows.column_names:
+            rows = rows.set_column(rows.schema.get_field_index(name), name, added[name])
+        else:
+            rows = rows.append_column(name, added[name])
+    return conform(rows, "verified")
 
 
 class _Output:
@@ -393,16 +407,15 @@ class _Output:
     shard before it are finished, so that only the last shards are left once the workers are done (writing
     it all at the end was a serial step). Keeps the verdict tally and the completion tokens."""
 
-    def __init__(self, tmp: Path, parts: Parts, traces: Traces, reused: set[int]) -> None:
+    def __init__(self, tmp: Path, parts: Parts, traces: Traces) -> None:
         self.tmp, self.parts, self.traces = tmp, parts, traces
-        self.ready: dict[int, pa.Table | None] = dict.fromkeys(reused)  # None: read it back from its part
+        self.ready: dict[int, pa.Table] = {}
         self.next = 0
         self.writer: pq.ParquetWriter | None = None
         self.tally: Counter = Counter()
         self.tokens = 0
 
     def __enter__(self) -> _Output:
-        self._drain()
         return self
 
     def __exit__(self, *failure: object) -> None:
@@ -415,18 +428,21 @@ class _Output:
         elif self.next != self.traces.shard_count:
             raise RuntimeError(f"verify wrote {self.next} of {self.traces.shard_count} shards")
 
-    def add(self, shard: int, table: pa.Table) -> None:
-        """A finished shard: its part (with its done-marker) is written at once, for a re-run to reuse, and
-        it goes into the output once every shard before it has."""
-        self.parts.write(shard, table)
-        self.ready[shard] = table
+    def add(self, shard: int, added: pa.Table, rows: pa.Table) -> None:
+        """A shard just judged: its part (with its done-marker) is written at once, for a re-run to reuse,
+        and it goes into the output once every shard before it has."""
+        self.parts.write(shard, added)
+        self.ready[shard] = _verified(rows, added)
+        self._drain()
+
+    def reuse(self, shard: int, rows: pa.Table) -> None:
+        """A shard an earlier run finished: its rows, read again from the input, joined to its part."""
+        self.ready[shard] = _verified(rows, self.parts.read(shard))
         self._drain()
 
     def _drain(self) -> None:
         while self.next in self.ready:
             table = self.ready.pop(self.next)
-            if table is None:
-                table = self.parts.read(self.next)
             if self.writer is None:
                 self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
             self.writer.write_table(table)

@@ -379,7 +379,7 @@ def test_a_rerun_that_reuses_a_later_shard_than_it_judges_writes_input_order(
     tmp_path, write_rows, monkeypatch
 ) -> None:
     """The output is written while shards finish, in input order: a finished shard after an unfinished one
-    waits for it, and is read back from its part at its turn."""
+    waits for it, and is joined to its part at its turn."""
     import tldr_data.verify as verify_module
 
     monkeypatch.setattr(verify_module, "SHARD_ROWS", 3)
@@ -404,6 +404,8 @@ def test_a_rerun_that_reuses_a_later_shard_than_it_judges_writes_input_order(
     with pytest.raises(RuntimeError):
         verify(inputs, out, workers=2)
     parts = tmp_path / ".v.parquet.parts"
+    # A part keeps only what verify adds; the re-run reads the rest from the input again.
+    assert pq.read_table(parts / "shard-000001.parquet").column_names == list(verify_module.ADDED)
     for shard in (0, 2):  # only shard 1 stays finished
         done.clear_done(parts / f"shard-{shard:06d}.parquet")
     monkeypatch.setattr(verify_module, "_check_block", judged)
