@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -182,6 +183,19 @@ def test_a_worker_that_died_while_idle_is_replaced_and_no_item_is_lost() -> None
         idle.join()
         results = {index: (status, value) for index, status, value in pool.imap_unordered(range(10))}
     assert results == {i: (OK, i * 10) for i in range(10)}
+
+
+def _frozen(item: int) -> int:
+    return gc.get_freeze_count()
+
+
+def test_workers_collect_only_their_own_objects() -> None:
+    """A worker's collector skips the objects it inherits (no copy of the parent's heap on its first full
+    collection); the parent's own collector is left as it was."""
+    with DeadlinePool(_frozen, workers=2, timeout=5.0) as pool:
+        frozen = [value for _, status, value in pool.imap_unordered(range(4)) if status == OK]
+    assert len(frozen) == 4 and min(frozen) > 1000
+    assert gc.get_freeze_count() == 0
 
 
 def _worker_pid(item: str) -> int:
