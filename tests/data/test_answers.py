@@ -59,6 +59,9 @@ def test_case_file_covers_every_kind() -> None:
         # E5 an unclosed box loses the answer: no fallback reads past it
         (r"\boxed{x} then \boxed{never closed", "x"),
         (r"x = 5, so the answer is \boxed{5", None),
+        # braces before the first box, open or stray, and an escaped backslash before it, change nothing
+        (r"{ \frac{a}{b} { so \boxed{\frac{1}{2}}", r"\frac{1}{2}"),
+        (r"} \} text \\boxed{\{1, 2\}}", r"\{1, 2\}"),
         # E6 answer phrases, the last one of the last paragraph
         ("Final Answer: The final answer is 7.78", "7.78"),
         ("Final Answer: The final answer is $\\$4,800$. I hope it is correct.", "4800"),
