@@ -137,12 +137,12 @@ class Parts:
         """Shards whose done-marker is there: their rows are not judged again."""
         return {s for s in range(math.ceil(rows / SHARD_ROWS)) if done.read_done(self.path(s)) is not None}
 
-    def write(self, shard: int, table: pa.Table) -> None:
-        """Only the ADDED columns: the input holds the rest, and copying every trace's text here cost the
-        parent, which shares the cores with the workers, a second write of the whole output."""
+    def write(self, shard: int, added: pa.Table) -> None:
+        """A shard's ADDED columns only (`_added`): the input holds the rest, and copying every trace's text
+        here cost the parent, which shares the cores with the workers, a second write of the whole output."""
         with atomic_path(self.path(shard)) as tmp:
-            pq.write_table(table.select(ADDED), tmp, compression="none")
-        done.mark_done(self.path(shard), {"rows": table.num_rows})
+            pq.write_table(added, tmp, compression="none")
+        done.mark_done(self.path(shard), {"rows": added.num_rows})
 
     def read(self, shard: int) -> pa.Table:
         return pq.read_table(self.path(shard), columns=list(ADDED))
