@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 THINK_END = "</think>"
@@ -55,6 +56,17 @@ _VALUE = re.compile(
 # Inline math that only names a variable ("2 values of $x$") is not the value a sentence ends with.
 _NAME = re.compile(r"\s*(?:\\[a-zA-Z]+\s*\{?\s*)?[a-zA-Z]\s*\}?\s*|\s*\\[a-zA-Z]+\s*")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+).split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER_WORDS = {word: n for n, word in enumerate(_ONES)} | {
+    f"{tens}{sep}{one}".rstrip("- "): 20 + 10 * t + n
+    for t, tens in enumerate(_TENS)
+    for n, one in enumerate(["", *_ONES[1:10]])
+    for sep in ("-", " ")
+}
 
 
 def extract_answer(completion: str, complete: bool = True) -> str | None:
@@ -64,24 +76,98 @@ def extract_answer(completion: str, complete: bool = True) -> str | None:
     (a summary cut off by the length limit still leaves the thinking's answer); then, for the summary only,
     a display equation or value ending the text. `complete=False` (the engine stopped at its length limit)
     drops those last two: a cut-off completion ends mid-thought, and its last value is not an answer.
+    An answer the text then takes back (`so 24 can't be right`) is no answer, and neither is an older one.
     """
-    text = _CHAT_TOKEN.split(completion, maxsplit=1)[0].replace("−", "-")  # Unicode minus
+    text = _own_turn(completion).replace("−", "-")  # Unicode minus
     thinking, _, summary = text.rpartition(THINK_END)
     for part in (summary, thinking):
         closed, unclosed = _boxes(part)
-        if closed:
-            return _joined_boxes(part, closed)
-        if unclosed is not None:  # a box was opened and never closed: the answer is lost, not elsewhere
+        part, closed = _without_negated(part, closed)
+        if unclosed is not None and not closed:  # a box opened and never closed: the answer is lost here
             continue
-        answer = _anchored(part)
-        if answer:
+        if closed and not _retracted(part[closed[-1].end :]):
+            return _joined_boxes(part, closed)
+        answer, after = _anchored(part)
+        if answer and not _retracted(after):
             return answer
+        if closed or answer or (thinking and _retracted(part[-_RETRACTION_REACH:])):
+            break  # it answered, then took it back: an older answer is older
     if not complete:
         return None
     tail = summary if summary.strip() else thinking
     if _boxes(tail)[1] is not None:
         return None
     return _closing_display(tail) or _trailing_value(tail)
+
+
+# A turn the model invented after its own once the decoder dropped the chat tokens: a line that is only a role
+# name (`user`, `assistant`), or that starts `Human:`, `User:`, `### Assistant:`.
+_ROLE_LINE = re.compile(
+    r"\n[ \t]*(?:#{1,3}[ \t]*)?(?:[Uu]ser|USER|[Aa]ssistant|ASSISTANT|[Hh]uman|HUMAN)[ \t]*(?::|\n|$)"
+)
+
+
+def _own_turn(completion: str) -> str:
+    """The completion up to its first chat-template token, or up to the first role line after some text."""
+    text = _CHAT_TOKEN.split(completion, maxsplit=1)[0]
+    for role in _ROLE_LINE.finditer(text):  # a role line that opens the completion is not another turn
+        if text[: role.start()].strip():
+            return text[: role.start()]
+    return text
+
+
+# Words that take back the answer just given: `so 24 can't be right`, `that number is incorrect`.
+_RETRACTION = re.compile(
+    r"(?i)\bcan(?:no|['’])?t\s+be\s+(?:right|correct)|(?:\bis|\bwas|['’]s)\s+(?:wrong|incorrect|not\s+(?:right|correct))\b"
+    r"|\bmade\s+(?:an?\s+)?(?:error|mistake)|\bdouble[- ]?count|\brecount|\bstart\s+over\b|\breconsider"
+    r"|\b(?:could|can)(?:\s*not|n['’]t)\s+(?:determine|find|pin\s+down|figure\s+out)|\bfails?\s+the\s+check"
+    r"|\bnot\s+sure\b"
+)
+# A cue denied in its own clause: "I don't think I made a mistake", "to avoid double counting".
+_DENIED = re.compile(r"(?i)(?:\bnot|\bno|\bnever|n['’]t|\bavoid(?:ing)?|\bwithout)\s+(?:\w+\s+){0,2}$")
+
+
+_RETRACTION_REACH = 1500  # characters after an answer where a retraction is looked for
+
+
+def _retracted(after: str) -> bool:
+    """Whether the text after an answer takes it back (a phrase of _RETRACTION not itself denied)."""
+    after = after[:_RETRACTION_REACH]
+    return any(
+        not _DENIED.search(after[max(0, cue.start() - 25) : cue.start()])
+        for cue in _RETRACTION.finditer(after)
+    )
+
+
+# A box its own sentence rejects: `\boxed{5}, not \boxed{10}`; `would give \boxed{10}, which is incorrect`;
+# `(If it counted ordered pairs, the count would be \boxed{10}.)`.
+_NEGATION = re.compile(r"(?i)(?:\bnot|\brather\s+than|\binstead\s+of)\Z")
+_HYPOTHESIS = re.compile(r"\(\s*[Ii]f\b[^()]*\Z")
+_NEGATED_AFTER = re.compile(r"(?i)^[^.\n]{0,60}?\b(?:is|are|was|would\s+be)\s+(?:incorrect|wrong)\b")
+
+
+def _without_negated(text: str, boxes: list[_Box]) -> tuple[str, list[_Box]]:
+    """`text` with every box of `boxes` its sentence rejects blanked out (same length, with the words that
+    reject it), and the boxes left."""
+    kept = []
+    for box in reversed(boxes):
+        window = max(0, box.start - 120)
+        head = text[window : box.start].rstrip(" \t\n$\\([")
+        before = _NEGATION.search(head, max(0, len(head) - 12)) or _HYPOTHESIS.search(head)
+        tail = text[box.end : box.end + 120]
+        lowered = tail.lower()
+        after = _NEGATED_AFTER.match(tail) if "wrong" in lowered or "incorrect" in lowered else None
+        if before:
+            start, end = window + before.start(), box.end
+        elif after:
+            start, end = text.rfind("\n", 0, box.start) + 1, box.end + after.end()
+            sentence = text.rfind(". ", start, box.start)
+            start = sentence + 2 if sentence >= 0 else start
+        else:
+            kept.append(box)
+            continue
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text, kept[::-1]
 
 
 def last_boxed(text: str) -> str | None:
@@ -152,10 +238,10 @@ def _matching_braces(text: str, start: int) -> dict[int, int]:
     return closing
 
 
-def _anchored(text: str) -> str | None:
+def _anchored(text: str) -> tuple[str | None, str]:
     """The value after the last "answer is" / "Answer:" / "####" of the last paragraph (earlier ones are
-    drafts the model doubted); when that paragraph is only a display equation, the anchor may end the one
-    before it ("Final answer:" then `\\[ 9 \\]`)."""
+    drafts the model doubted), and the text after its sentence; when that paragraph is only a display
+    equation, the anchor may end the one before it ("Final answer:" then `\\[ 9 \\]`)."""
     paragraphs = re.split(r"\n\s*\n", text.strip()[-3000:])
     last = paragraphs[-1]
     anchors = list(_ANCHOR.finditer(last))
@@ -165,26 +251,30 @@ def _anchored(text: str) -> str | None:
         anchors = list(_ANCHOR.finditer(paragraphs[-2]))
         if anchors and not paragraphs[-2][anchors[-1].end() :].strip(" *:"):
             return _value_after(last)
-    return None
+    return None, ""
 
 
-def _value_after(rest: str) -> str | None:
-    """The answer that starts `rest`: delimited math as a whole, else the plain text up to the sentence's
-    end, or, when that text has words in it ("10 weeks", "34 because ..."), its first value."""
+def _value_after(rest: str) -> tuple[str | None, str]:
+    """The answer that starts `rest`, and what follows its sentence: delimited math as a whole, else the
+    plain text up to the sentence's end, or, when that text has words in it ("10 weeks", "34 because ..."),
+    its first value."""
     rest = rest.lstrip(" \t\n*:")
     for pattern in (_DISPLAY, _INLINE):
         math = pattern.match(rest)
         if math:
-            return _clean(math.group("a") or math.group("b"))
+            return _clean(math.group("a") or math.group("b")), rest[math.end() :]
     line = rest.split("\n", 1)[0]
     end = _SENTENCE_END.search(line)
     phrase = _clean(line[: end.start()] if end else line)
+    after = rest[end.end() if end else len(line) :]
     if not phrase:
-        return None
+        return None, after
+    if _number_word(phrase):
+        return phrase, after
     if not _WORD.search(re.sub(r"\\[a-zA-Z]+\s*(?:\{[a-zA-Z*\s]*\})?", " ", phrase)):
-        return phrase
+        return phrase, after
     value = _VALUE.match(phrase)  # "is 10 weeks" gives 10; "is actually 5, but I'm not sure" gives nothing
-    return _clean(value.group()) if value and value.group().strip("()") else None
+    return (_clean(value.group()) if value and value.group().strip("()") else None), after
 
 
 def _closing_display(text: str) -> str | None:
@@ -214,6 +304,13 @@ def _trailing_value(text: str) -> str | None:
     candidates += [
         (m.end(), -m.start(), m.group(), None) for m in _VALUE.finditer(masked) if m.group().strip("()")
     ]
+    # a nested list `[[1, 2], [3, 4]]`, a name or emphasized word (`the day is Tuesday.`), a number word
+    candidates += [(m.end(), -m.start(), m.group(), None) for m in _NESTED_LIST.finditer(masked)]
+    candidates += [(m.end("word"), -m.start("word"), m.group("word"), None) for m in _NAMED.finditer(masked)]
+    if not candidates:
+        candidates = [
+            (m.end("word"), -m.start("word"), m.group("word"), None) for m in _COUNTED.finditer(line)
+        ]
     if not candidates:
         return None
     end, _, value, math = max(candidates, key=lambda candidate: candidate[:2])
@@ -221,9 +318,18 @@ def _trailing_value(text: str) -> str | None:
         value = _joined_inline(line, maths[: math + 1])
     if line.rstrip()[-1:].isalpha() and len(line[end:].split()) > 3:
         return None  # "... is 5, but I'm not entirely sure because I might have missed some": cut off
+    if _retracted(line[end:]):
+        return None  # "I computed 48 earlier, but I double counted, so that number is incorrect."
     return _clean(value) or None
 
 
+_NAMED = re.compile(
+    r"\b(?:is|are|was)\s+(?P<word>\\text(?:bf)?\{[A-Za-z][A-Za-z ]*\}|[A-Z][a-z]+)\s*[.!]?\s*$"
+)
+_COUNTED = re.compile(
+    r"(?i)\b(?:is|are|was|were|be|gives|makes|total\s+of)\s+(?:only\s+|exactly\s+)?"
+    rf"(?P<word>{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\b"
+)
 # "The solutions are 2 and 5.": a plural noun naming the answers, then every value, not only the last.
 _LISTED = re.compile(
     rf"\b(?:solutions|roots|zeros|zeroes|values|answers)\s+(?:are|were)\s*:?\s*"
@@ -297,10 +403,12 @@ def equivalent(gold: str, pred: str) -> bool | None:
     """
     if _same_text(gold, pred):
         return True
+    if _told_apart(gold, pred):
+        return False
     gold_text, pred_text = normalize(gold), normalize(pred)
     if _same_text(gold_text, pred_text):
         return True
-    for rule in (_same_time, _same_choice):
+    for rule in (_same_time, _same_choice, _same_base):
         same = rule(gold_text, pred_text)
         if same is not None:
             return same
@@ -311,9 +419,86 @@ def equivalent(gold: str, pred: str) -> bool | None:
     return (
         _same_value(gold_parsed, pred_parsed, gold_text, pred_text)
         or _complex_equal(gold_parsed, pred_parsed)
-        or _same_rewritten(_without_percent, gold_text, pred_text)
+        or _same_percent(gold_text, pred_text)
         or _same_rewritten(_as_interval, gold_text, pred_text)
+        or _same_rewritten(_as_tuple, gold_text, pred_text)
     )
+
+
+def _told_apart(gold: str, pred: str) -> bool:
+    """Answers whose values may agree but that say different things, told apart before normalizing drops
+    what differs: known units (`5 \\text{ hours}` is not `5 \\text{ minutes}`, `\\$5.4` is not `5.4` cents),
+    the variable of a one-letter left-hand side (`x = 5` is not the line `y = 5`), and a relation that leads
+    only one side (`\\neq 5` is not 5)."""
+    units = _unit(gold), _unit(pred)
+    if None not in units and units[0] != units[1]:
+        return True
+    letters = [_PLAIN_LHS.match(text) for text in (gold, pred)]
+    single = all("," not in text and text.count("=") == 1 for text in (gold, pred))
+    if all(letters) and single and letters[0].group(1) != letters[1].group(1):
+        return True
+    return bool(_LEADING_RELATION.match(gold)) != bool(_LEADING_RELATION.match(pred))
+
+
+_PLAIN_LHS = re.compile(r"\s*([a-zA-Z])\s*=(?!=)")
+_LEADING_RELATION = re.compile(r"\s*(?:\\ne(?:q)?(?![a-zA-Z])|\\[lg]eq?(?:slant)?(?![a-zA-Z])|[<>≠≤≥]|!=)")
+_UNIT_TEXT = re.compile(
+    r"\\(?:text|mbox|mathrm)\s*\{\s*~?\s*([a-zA-Z][a-zA-Z ]*?)\s*\}\s*(?:\^\s*\{?\s*[23]\s*\}?)?$"
+)
+_UNIT_WORD = re.compile(r"[\d}]\s*(?:\\[,;! ]|~|\s)*([a-zA-Z]{1,12})\s*(?:\^\s*\{?\s*[23]\s*\}?)?$")
+_UNIT_NAMES = {
+    "millimeter": ("mm", "millimetre"),
+    "centimeter": ("cm", "centimetre"),
+    "meter": ("m", "metre"),
+    "kilometer": ("km", "kilometre"),
+    "inch": ("in", "inches"),
+    "foot": ("ft", "feet"),
+    "yard": ("yd",),
+    "mile": ("mi",),
+    "second": ("s", "sec", "secs"),
+    "minute": ("min", "mins"),
+    "hour": ("h", "hr", "hrs"),
+    "day": (),
+    "week": (),
+    "month": (),
+    "year": ("yr", "yrs"),
+    "degree": ("deg",),
+    "radian": ("rad",),
+    "dollar": (),
+    "cent": (),
+    "gram": ("g",),
+    "kilogram": ("kg",),
+    "pound": ("lb", "lbs"),
+    "ounce": ("oz",),
+    "liter": ("l", "litre", "ml"),
+}
+_UNITS = {alias: name for name, aliases in _UNIT_NAMES.items() for alias in (name, *aliases)}
+_UNITS["ml"] = "milliliter"
+
+
+def _unit(text: str) -> str | None:
+    """The known unit an answer ends with (or a leading dollar sign), spelled one way; None if none."""
+    text = text.strip().rstrip(".").strip()
+    if re.match(r"\\?\$\s*-?\.?\d", text):
+        return "dollar"
+    if re.search(r"(?:\^\s*\{?\s*\\circ\s*\}?|°)$", text):
+        return "degree"
+    match = _UNIT_TEXT.search(text) or _UNIT_WORD.search(text)
+    if not match:
+        return None
+    word = match.group(1).strip().lower()
+    return _UNITS.get(word) or _UNITS.get(word[:-1] if word.endswith("s") else word)
+
+
+_BASE = re.compile(r"\s*([0-9A-Za-z]+)\s*_\s*\{?\s*(\d+)\s*\}?\s*")
+
+
+def _same_base(gold: str, pred: str) -> bool | None:
+    """A number written in a base (`2516_8`): the same digits in the same base; None unless both sides are."""
+    numbers = _BASE.fullmatch(gold), _BASE.fullmatch(pred)
+    if not all(numbers):
+        return None
+    return all(a.upper() == b.upper() for a, b in zip(numbers[0].groups(), numbers[1].groups(), strict=True))
 
 
 def _same_value(gold: list[Any], pred: list[Any], gold_text: str, pred_text: str) -> bool:
@@ -340,9 +525,18 @@ def _same_rewritten(rewrite: Callable[[str], str | None], gold: str, pred: str) 
 _PERCENT = re.compile(r"(-?(?:\d+(?:\.\d*)?|\.\d+))\s*\\?%")
 
 
+def _same_percent(gold: str, pred: str) -> bool:
+    """`12.5%` is 12.5, and `33.33\\%` rounds `33\\frac{1}{3}`, when the other side is a number that starts
+    with a digit (math-verify reads `50\\%` as 0.5, and keeps that reading first); against anything else the
+    percent stays (`0.5\\%` is not `\\frac12`)."""
+    for percent, other in ((gold, pred), (pred, gold)):
+        if _without_percent(percent) and not _without_percent(other) and re.match(r"\s*-?\d", other):
+            return _same_rewritten(_without_percent, gold, pred)
+    return False
+
+
 def _without_percent(text: str) -> str | None:
-    """`12.5%` is 12.5 when the other side is a plain number (math-verify reads `50\\%` as 0.5, and keeps
-    that reading first)."""
+    """The number of a percent (`12.5%` gives 12.5); None for anything else."""
     number = _PERCENT.fullmatch(text)
     return number.group(1) if number else None
 
@@ -354,7 +548,12 @@ _OPERATOR = re.compile(r"\s*(<=|>=|<|>|\\[lg]eq?(?:slant)?(?![a-zA-Z]))\s*")
 
 def _as_interval(text: str) -> str | None:
     """A relation of one variable as the interval it describes: `x \\geq 3` is `[3, \\infty)`, `-2 < x < 5`
-    is `(-2, 5)`; None for anything else."""
+    is `(-2, 5)`, and relations joined by "or" the union of theirs (`x \\le 1 \\text{ or } x \\ge 4`); None
+    for anything else."""
+    pieces = _OR.split(text)
+    if len(pieces) > 1:
+        intervals = [_as_interval(piece) for piece in pieces]
+        return " \\cup ".join(intervals) if all(intervals) else None  # type: ignore[arg-type]
     parts = _OPERATOR.split(text.strip())
     if len(parts) == 3:
         left, op, right = parts
@@ -379,6 +578,7 @@ def _as_interval(text: str) -> str | None:
     return f"{start}, {end}"
 
 
+_OR = re.compile(r"\s*(?:\\text\{\s*or\s*\}|\bor\b|\\lor(?![a-zA-Z])|\\vee(?![a-zA-Z]))\s*")
 _CHOICE = re.compile(r"\(\s*([A-E])\s*\)\s*(.*)|\(?([A-E])\)?", re.DOTALL)
 _WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}")
 
@@ -441,10 +641,15 @@ def normalize(answer: str) -> str:
     """One spelling for forms math-verify reads apart: words after a number (`10 weeks`), a final period,
     `$` and thousands separators (commas, `\\,`), a simple left-hand side
     (`f(x) = 2x + 3` is `2x + 3`), Unicode relations, `√` and `°`, and degrees inside trigonometric
-    functions (so that `\\sin(90^\\circ - x)` is `\\cos x`)."""
+    functions (so that `\\sin(90^\\circ - x)` is `\\cos x`); number words (`\\text{three}`), a repeating
+    decimal (`0.\\overline{3}`), a remainder's modulus (`n \\equiv 3 \\pmod 7` is 3), and vectors and
+    matrices written as `\\langle 1, 2 \\rangle`, `smallmatrix` or `[[1, 2], [3, 4]]`."""
     text = _clean(answer)
     for symbol, latex in _SYMBOLS.items():
         text = text.replace(symbol, latex)
+    text = _number_word(text) or _repeating_decimal(text) or text
+    text = _CONGRUENT.sub("", _MODULUS.sub("", text)).strip() or text
+    text = _matrix(text)
     text = _ROOT.sub(lambda root: "\\sqrt{" + root.group(1).strip("{}") + "}", text)
     text = _E_NOTATION.sub(r"\1 \\times 10^{\2}", text) if _E_NOTATION.fullmatch(text) else text
     text = _POWER_OF_TEN.sub(r"10^{\1}", text)
@@ -465,6 +670,75 @@ def normalize(answer: str) -> str:
     return text
 
 
+def _number_word(text: str) -> str | None:
+    """`twelve` or `\\text{twenty-one}` as digits; None for anything else."""
+    word = " ".join(_WRAPPER.sub(r"\1", text).split()).lower()
+    return str(_NUMBER_WORDS[word]) if word in _NUMBER_WORDS else None
+
+
+_REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\(?:overline|bar)\s*\{\s*(\d+)\s*\}")
+
+
+def _repeating_decimal(text: str) -> str | None:
+    """`0.\\overline{3}` as the fraction it is (`\\frac{1}{3}`); None for anything else."""
+    match = _REPEATING.fullmatch(text.strip())
+    if not match:
+        return None
+    sign, whole, fixed, period = match.groups()
+    value = Fraction(int(whole or 0)) + Fraction(int(fixed or 0), 10 ** len(fixed))
+    value += Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    return f"{sign}\\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+# A remainder given with its modulus: `3 \pmod{7}`, `3 \bmod 7`, `3 (\text{mod } 7)`, `n \equiv 3 \pmod 7`.
+_MODULUS = re.compile(
+    r"\s*(?:\\pmod\s*\{?\s*\w+\s*\}?|\\(?:bmod|mod)(?![a-zA-Z])\s*\{?\s*\w+\s*\}?"
+    r"|\(\s*(?:\\text\{\s*mod\s*\}|\\?mod)\s*\w+\s*\))\s*$"
+)
+_CONGRUENT = re.compile(r"^\s*[a-zA-Z]\s*\\equiv\s*")
+_SMALL = re.compile(
+    r"\\left\s*([(\[])\s*\\begin\{smallmatrix\}(.*?)\\end\{smallmatrix\}\s*\\right\s*[)\]]"
+    r"|\\begin\{smallmatrix\}(.*?)\\end\{smallmatrix\}",
+    re.DOTALL,
+)
+_NESTED_LIST = re.compile(r"\[\s*(\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])*)\s*\]")
+_COLUMN = re.compile(
+    r"\\begin\{([pb])matrix\}((?:(?!&|\\end).)*)\\end\{\1matrix\}"
+    r"|\\left\s*[(\[]\s*\\begin\{array\}\{c\}((?:(?!&|\\end).)*)\\end\{array\}\s*\\right\s*[)\]]",
+    re.DOTALL,
+)
+
+
+def _matrix(text: str) -> str:
+    """A `smallmatrix` (in `\\left( \\right)` or not) or a nested list `[[1, 2], [3, 4]]` as a `pmatrix`."""
+
+    def small(match: re.Match[str]) -> str:
+        kind = "b" if match.group(1) == "[" else "p"
+        return f"\\begin{{{kind}matrix}}{match.group(2) or match.group(3)}\\end{{{kind}matrix}}"
+
+    text = _SMALL.sub(small, text)
+    nested = _NESTED_LIST.fullmatch(text.strip())
+    if nested:
+        rows = re.findall(r"\[([^\[\]]*)\]", nested.group(1))
+        body = " \\\\ ".join(" & ".join(cell.strip() for cell in row.split(",")) for row in rows)
+        text = f"\\begin{{pmatrix}} {body} \\end{{pmatrix}}"
+    return text
+
+
+def _as_tuple(text: str) -> str | None:
+    """A one-column matrix or `\\langle 1, 2 \\rangle` as the tuple `(1, 2)`: one vector, written as a
+    column or a tuple; None for anything else."""
+    angle = re.fullmatch(r"\s*\\langle(.*)\\rangle\s*", text, re.DOTALL)
+    if angle:
+        return f"({angle.group(1).strip()})"
+    column = _COLUMN.fullmatch(text.strip())
+    if column:
+        entries = [entry.strip() for entry in (column.group(2) or column.group(3)).split("\\\\")]
+        if len([entry for entry in entries if entry]) > 1:
+            return f"({', '.join(entry for entry in entries if entry)})"
+    return None
+
+
 def _values_of_one_variable(text: str) -> str | None:
     """`x = -3 or x = 2` (or `x = 5, x = -1`) as the list `-3, 2`; None unless every part gives the same
     single-letter variable a value."""
@@ -479,7 +753,10 @@ def _values_of_one_variable(text: str) -> str | None:
 
 def _same_text(gold: str, pred: str) -> bool:
     """Literal agreement catches answers sympy cannot read (names, words) but that match as written."""
-    return "".join(gold.split()).lower() == "".join(pred.split()).lower()
+    return (
+        "".join(_WRAPPER.sub(r"\1", gold).split()).lower()
+        == "".join(_WRAPPER.sub(r"\1", pred).split()).lower()
+    )
 
 
 # `3:00 p.m.`, `15:30`, `11 a.m.` (without minutes only with a.m./p.m.).
@@ -529,6 +806,8 @@ def _rounded(exact: list[Any], decimal: str) -> bool:
     match = re.fullmatch(r"-?\d*\.(\d{2,})", decimal)
     if not match or not exact or not hasattr(exact[0], "is_number") or not exact[0].is_number:
         return False
+    if getattr(exact[0], "is_Rational", False) and _terminates(int(exact[0].q)):
+        return False  # 1/8 is 0.125, exactly: 0.12 and 0.13 only come near it
     if isinstance(exact[-1], str) and re.fullmatch(r"\s*-?\d*\.\d+\s*", exact[-1]):
         return False
     try:
@@ -537,6 +816,14 @@ def _rounded(exact: list[Any], decimal: str) -> bool:
         return False
     places = len(match.group(1))
     return value.imag == 0 and abs(value.real - float(decimal)) <= 0.5 * 10**-places * (1 + 1e-9)
+
+
+def _terminates(denominator: int) -> bool:
+    """Whether a fraction with this denominator has a finite decimal expansion (only 2s and 5s in it)."""
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
 
 
 def _complex_equal(gold: list[Any], pred: list[Any]) -> bool:

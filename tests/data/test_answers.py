@@ -41,8 +41,11 @@ def test_case_file_covers_every_kind() -> None:
 @pytest.mark.parametrize(
     ("completion", "expected"),
     [
-        # E1 chat tokens end the completion
+        # E1 chat tokens end the completion, and so does a role line once they were dropped
         ("so 2/3 <|im_start|>user\nthen 5", "2/3"),
+        ("The answer is $\\boxed{5}$.\n\nuser\nWhat is 2+4?\nassistant\n$\\boxed{6}$", "5"),
+        ("Thus the answer is $\\boxed{5}$.\n\nHuman: What is 2+4?\n\nAssistant: $\\boxed{6}$", "5"),
+        ("Assistant: the answer is 7.", "7"),
         # E2 the summary after </think> wins over the thinking
         (r"thinking \boxed{3} more</think> summary: \boxed{4}.", "4"),
         (r"thinking \boxed{3}</think> the summary was cut off at (2", "3"),
@@ -94,6 +97,26 @@ def test_case_file_covers_every_kind() -> None:
         ("The roots are -1, 3, and 7.", "-1, 3, 7"),
         ("The values are 1,000 and 1/2.", "1000, 1/2"),
         ("I might have missed some cases where 5 works but not all of them", None),
+        ("Row one is (1, 2), row two (3, 4), so the matrix is [[1, 2], [3, 4]].", "[[1, 2], [3, 4]]"),
+        ("Forty days after Thursday, so the day is Tuesday.", "Tuesday"),
+        ("Since $f(-x) = f(x)$, the function is \\textbf{even}.", "\\textbf{even}"),
+        ("</think>\n\nThere are four such numbers.", "four"),
+        ("The answer is twelve.", "twelve"),
+        # E10 a box its own sentence rejects is no answer
+        ("The final answer is $\\boxed{5}$, not $\\boxed{10}$.", "5"),
+        ("The answer is $\\boxed{5}$.\n\nA double count would give $\\boxed{10}$, which is incorrect.", "5"),
+        (
+            "**Final Answer**\n\\[\\boxed{5}\\]\n\n(If it counted ordered pairs, it would be $\\boxed{10}$.)",
+            "5",
+        ),
+        # E11 an answer the text takes back is no answer, and neither is an older one
+        ("So the answer would be 24. Hmm, wait, so 24 can't be right. I need to recount.", None),
+        ("I computed 48 earlier, but I double counted, so that number is incorrect.", None),
+        ("So the answer is \\boxed{5}. Hmm, wait, that double counts the corner; it should be 4.", "4"),
+        ("\\boxed{5}, wait, that's wrong: recounting, the answer is 4.", "4"),
+        ("the answer is 5</think>I got 5 but made an error and could not determine the count.", None),
+        ("The answer is \\boxed{5}. I don't think I made a mistake.", "5"),
+        ("The answer is \\boxed{5}; we must avoid double counting here.", "5"),
         ("no numbers at all", None),
     ],
 )
@@ -127,6 +150,13 @@ def test_cut_off_completion_gives_no_trailing_value() -> None:
         (r"20\,000", "20000"),  # Q1 thin spaces between digit groups
         ("x = -3 or x = 2", "-3, 2"),  # Q3 one variable's values are the list of them
         ("x = 1, y = 2", "x = 1, y = 2"),
+        (r"\text{three}", "3"),  # Q13 number words, repeating decimals, a remainder's modulus, matrices
+        ("twenty-one", "21"),
+        (r"0.1\overline{6}", r"\frac{1}{6}"),
+        (r"n \equiv 3 \pmod 7", "3"),
+        (r"3 \bmod 7", "3"),
+        ("[[1, 2], [3, 4]]", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}"),
+        (r"\left(\begin{smallmatrix} 1 & 2 \end{smallmatrix}\right)", r"\begin{pmatrix} 1 & 2 \end{pmatrix}"),
     ],
 )
 def test_normalize(answer: str, normalized: str) -> None:
@@ -142,9 +172,12 @@ def test_normalize(answer: str, normalized: str) -> None:
         (r"\frac{1}{3}", "0.33", True),  # Q7 a decimal rounding the exact value, two places or more
         (r"\frac{1}{3}", "0.3", False),
         ("7.78", "7.8", False),
+        (r"\frac{1}{8}", "0.12", False),  # an exact value with a finite decimal is not rounded
+        (r"\frac{1}{8}", "0.125", True),
         ("5+5i", "(1+2i)(3-i)", True),  # Q8 complex arithmetic
         ("5+5i", "5-5i", False),
         (r"\text{Evelyn}", r"\text{evelyn}", True),  # Q9 literal agreement
+        (r"\text{A, C}", "A,C", True),
         ("11:00 a.m.", "11 a.m.", True),  # Q6 an hour with a.m./p.m. and no minutes
         ("3", "3:00", False),
         (r"\textbf{(B) }12", "B", True),  # Q10 choice letters, with or without the choice's value
@@ -154,10 +187,34 @@ def test_normalize(answer: str, normalized: str) -> None:
         ("A", "(A) and (C)", False),
         ("12.5", r"12.5\%", True),  # Q11 a percent sign, when math-verify's reading (50% = 0.5) fails
         (r"50\%", "0.5", True),
+        (r"33\frac{1}{3}", r"33.33\%", True),
+        (r"\frac{1}{2}", r"0.5\%", False),
         (r"(-\infty, 2]", r"x \le 2", True),  # Q12 a relation of one variable as its interval
         ("(-2, 5)", "-2 < x < 5", True),
         (r"[3, \infty)", "x > 3", False),
         ("(-2, 5)", r"-2 \le x < 5", False),
+        (r"(-\infty, 1] \cup [4, \infty)", r"x \le 1 \text{ or } x \ge 4", True),
+        (r"(-\infty, 1] \cup [4, \infty)", r"x < 1 \text{ or } x \ge 4", False),
+        (
+            r"5\text{ hours}",
+            r"5 \text{ minutes}",
+            False,
+        ),  # Q14 told apart: known units, the variable, a relation
+        (r"15\mbox{ cm}^2", r"15 \text{ m}^2", False),
+        (r"5.4 \text{ cents}", r"\$5.4", False),
+        (r"10 \text{ inches}", "10 in", True),
+        ("y = -3", "x = -3", False),
+        ("y = 2x + 3", "f(x) = 2x + 3", True),
+        ("x = 1, y = 2", "y = 2, x = 1", True),
+        ("5", r"\neq 5", False),
+        ("2516_8", "2516_9", False),  # Q15 a number in a base: same digits, same base
+        ("4210_{5}", "4210_5", True),
+        (r"\begin{pmatrix} 1 \\ 2 \\ 3 \end{pmatrix}", r"\langle 1, 2, 3 \rangle", True),  # Q16 vectors
+        (r"\begin{pmatrix} 1 \\ 2 \\ 3 \end{pmatrix}", "(1, 2, 3)", True),
+        (r"\begin{pmatrix} 1 \\ 2 \\ 3 \end{pmatrix}", "(1, 3, 2)", False),
+        ("3", r"\text{three}", True),  # Q13 number words, repeating decimals, modulus
+        (r"\frac{1}{3}", r"0.\overline{3}", True),
+        ("7", r"n \equiv 3 \pmod 7", False),
         ("", "3", None),  # an unreadable gold is an error, not a wrong answer
     ],
 )
