@@ -119,9 +119,9 @@ def _own_turn(completion: str) -> str:
 # Words that take back the answer just given: `so 24 can't be right`, `that number is incorrect`.
 _RETRACTION = re.compile(
     r"(?i)\bcan(?:no|['’])?t\s+be\s+(?:right|correct)|(?:\bis|\bwas|['’]s)\s+(?:wrong|incorrect|not\s+(?:right|correct))\b"
-    r"|\bmade\s+(?:an?\s+)?(?:error|mistake)|\bdouble[- ]?count|\brecount|\bstart\s+over\b|\breconsider"
+    r"|\bmade\s+(?:an?\s+)?(?:error|mistake)|\bdouble[- ]?count|\brecount|\bstart\s+over\b"
+    r"|\b(?:let\s+me|let['’]s|let\s+us|I\s+(?:need|have|should|must)\s+to|I['’]ll)\s+(?:reconsider|redo|rethink)"
     r"|\b(?:could|can)(?:\s*not|n['’]t)\s+(?:determine|find|pin\s+down|figure\s+out)|\bfails?\s+the\s+check"
-    r"|\bnot\s+sure\b"
 )
 # A cue denied in its own clause: "I don't think I made a mistake", "to avoid double counting".
 _DENIED = re.compile(r"(?i)(?:\bnot|\bno|\bnever|n['’]t|\bavoid(?:ing)?|\bwithout)\s+(?:\w+\s+){0,2}$")
