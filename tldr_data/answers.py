@@ -269,8 +269,8 @@ def _value_after(rest: str) -> tuple[str | None, str]:
     after = rest[end.end() if end else len(line) :]
     if not phrase:
         return None, after
-    if _number_word(phrase):
-        return phrase, after
+    if _number_word(phrase) or re.fullmatch(r"(?:\\text(?:bf)?\{)?[A-Za-z]+\}?", phrase):
+        return phrase, after  # `The answer is twelve.`, `Answer: ellipse`
     if not _WORD.search(re.sub(r"\\[a-zA-Z]+\s*(?:\{[a-zA-Z*\s]*\})?", " ", phrase)):
         return phrase, after
     value = _VALUE.match(phrase)  # "is 10 weeks" gives 10; "is actually 5, but I'm not sure" gives nothing
@@ -306,7 +306,14 @@ def _trailing_value(text: str) -> str | None:
     ]
     # a nested list `[[1, 2], [3, 4]]`, a name or emphasized word (`the day is Tuesday.`), a number word
     candidates += [(m.end(), -m.start(), m.group(), None) for m in _NESTED_LIST.finditer(masked)]
-    candidates += [(m.end("word"), -m.start("word"), m.group("word"), None) for m in _NAMED.finditer(masked)]
+    candidates += [
+        (m.end("word"), -m.start("word"), m.group("word"), None)
+        for pattern in (_NAMED, _CHOSEN)
+        for m in pattern.finditer(masked)
+    ]
+    reason = _REASON.search(masked)
+    if reason and any(candidate[0] <= reason.start() for candidate in candidates):
+        candidates = [candidate for candidate in candidates if candidate[0] <= reason.start()]
     if not candidates:
         candidates = [
             (m.end("word"), -m.start("word"), m.group("word"), None) for m in _COUNTED.finditer(line)
@@ -326,10 +333,14 @@ def _trailing_value(text: str) -> str | None:
 _NAMED = re.compile(
     r"\b(?:is|are|was)\s+(?P<word>\\text(?:bf)?\{[A-Za-z][A-Za-z ]*\}|[A-Z][a-z]+)\s*[.!]?\s*$"
 )
+_WORDS = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _COUNTED = re.compile(
     r"(?i)\b(?:is|are|was|were|be|gives|makes|total\s+of)\s+(?:only\s+|exactly\s+)?"
-    rf"(?P<word>{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\b"
+    rf"(?P<word>(?:{_WORDS})(?:\s+hundred(?:\s+(?:and\s+)?(?:{_WORDS}))?)?)\b"
 )
+_CHOSEN = re.compile(r"\b(?:[Cc]hoice|[Oo]ption)\s+\**\s*(?P<word>\(?[A-E]\)?)\s*\**\s*[.!]?\s*$")
+# A clause after the answer that gives its reason: `is $n = 5$, since $n = 4$ fails`.
+_REASON = re.compile(r",?\s+(?:since|because|as\s+shown|given\s+that)\b")
 # "The solutions are 2 and 5.": a plural noun naming the answers, then every value, not only the last.
 _LISTED = re.compile(
     rf"\b(?:solutions|roots|zeros|zeroes|values|answers)\s+(?:are|were)\s*:?\s*"
@@ -437,9 +448,13 @@ def _told_apart(gold: str, pred: str) -> bool:
     single = all("," not in text and text.count("=") == 1 for text in (gold, pred))
     if all(letters) and single and letters[0].group(1) != letters[1].group(1):
         return True
-    return bool(_LEADING_RELATION.match(gold)) != bool(_LEADING_RELATION.match(pred))
+    if bool(_LEADING_RELATION.match(gold)) != bool(_LEADING_RELATION.match(pred)):
+        return True
+    degrees = [bool(_DEGREE_MARK.search(text)) for text in (gold, pred)]
+    return degrees[0] != degrees[1] and "\\pi" in (pred if degrees[0] else gold)
 
 
+_DEGREE_MARK = re.compile(r"\^\s*\{?\s*\\circ|°|\\text\{\s*degrees?\s*\}")
 _PLAIN_LHS = re.compile(r"\s*([a-zA-Z])\s*=(?!=)")
 _LEADING_RELATION = re.compile(r"\s*(?:\\ne(?:q)?(?![a-zA-Z])|\\[lg]eq?(?:slant)?(?![a-zA-Z])|[<>≠≤≥]|!=)")
 _UNIT_TEXT = re.compile(
@@ -648,6 +663,8 @@ def normalize(answer: str) -> str:
     for symbol, latex in _SYMBOLS.items():
         text = text.replace(symbol, latex)
     text = _number_word(text) or _repeating_decimal(text) or text
+    builder = _SET_BUILDER.fullmatch(text)
+    text = builder.group(2) if builder else text
     text = _CONGRUENT.sub("", _MODULUS.sub("", text)).strip() or text
     text = _matrix(text)
     text = _ROOT.sub(lambda root: "\\sqrt{" + root.group(1).strip("{}") + "}", text)
@@ -671,9 +688,14 @@ def normalize(answer: str) -> str:
 
 
 def _number_word(text: str) -> str | None:
-    """`twelve` or `\\text{twenty-one}` as digits; None for anything else."""
-    word = " ".join(_WRAPPER.sub(r"\1", text).split()).lower()
-    return str(_NUMBER_WORDS[word]) if word in _NUMBER_WORDS else None
+    """`twelve`, `\\text{twenty-one}` or `two hundred and five` as digits; None for anything else."""
+    words = " ".join(_WRAPPER.sub(r"\1", text).split()).lower()
+    high, low = re.fullmatch(r"(?:(.+?) hundred)?(?:\s*(?:and\s+)?(.+))?", words).groups()
+    if (high is None and low is None) or any(w is not None and w not in _NUMBER_WORDS for w in (high, low)):
+        return None
+    if high is not None and not 1 <= _NUMBER_WORDS[high] <= 9:
+        return None
+    return str(100 * _NUMBER_WORDS.get(high or "", 0) + _NUMBER_WORDS.get(low or "", 0))
 
 
 _REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\(?:overline|bar)\s*\{\s*(\d+)\s*\}")
@@ -690,6 +712,8 @@ def _repeating_decimal(text: str) -> str | None:
     return f"{sign}\\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
+# Set-builder notation: `\{x \mid x > 5\}` is the relation `x > 5` (which Q12 reads as an interval).
+_SET_BUILDER = re.compile(r"\s*\\\{\s*([a-zA-Z])\s*(?:\\mid|\||:)\s*(.*\1.*?)\s*\\\}\s*")
 # A remainder given with its modulus: `3 \pmod{7}`, `3 \bmod 7`, `3 (\text{mod } 7)`, `n \equiv 3 \pmod 7`.
 _MODULUS = re.compile(
     r"\s*(?:\\pmod\s*\{?\s*\w+\s*\}?|\\(?:bmod|mod)(?![a-zA-Z])\s*\{?\s*\w+\s*\}?"

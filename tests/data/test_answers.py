@@ -102,6 +102,9 @@ def test_case_file_covers_every_kind() -> None:
         ("Since $f(-x) = f(x)$, the function is \\textbf{even}.", "\\textbf{even}"),
         ("</think>\n\nThere are four such numbers.", "four"),
         ("The answer is twelve.", "twelve"),
+        ("The conic is an ellipse.\n\nAnswer: ellipse", "ellipse"),
+        ("The maximum is attained at $x=4$, which is choice **(E)**.", "(E)"),
+        ("The smallest $n$ that works is $n = 5$, since $n = 4$ fails as shown above.", "n = 5"),
         # E10 a box its own sentence rejects is no answer
         ("The final answer is $\\boxed{5}$, not $\\boxed{10}$.", "5"),
         ("The answer is $\\boxed{5}$.\n\nA double count would give $\\boxed{10}$, which is incorrect.", "5"),
@@ -152,6 +155,8 @@ def test_cut_off_completion_gives_no_trailing_value() -> None:
         ("x = 1, y = 2", "x = 1, y = 2"),
         (r"\text{three}", "3"),  # Q13 number words, repeating decimals, a remainder's modulus, matrices
         ("twenty-one", "21"),
+        ("two hundred and five", "205"),
+        (r"\{x \mid x > 5\}", "x > 5"),
         (r"0.1\overline{6}", r"\frac{1}{6}"),
         (r"n \equiv 3 \pmod 7", "3"),
         (r"3 \bmod 7", "3"),
@@ -207,6 +212,9 @@ def test_normalize(answer: str, normalized: str) -> None:
         ("y = 2x + 3", "f(x) = 2x + 3", True),
         ("x = 1, y = 2", "y = 2, x = 1", True),
         ("5", r"\neq 5", False),
+        (r"\frac{\pi}{3}", r"\frac{\pi}{3}^\circ", False),
+        (r"(5,\infty)", r"\{x \mid x > 5\}", True),
+        ("100", "one hundred", True),
         ("2516_8", "2516_9", False),  # Q15 a number in a base: same digits, same base
         ("4210_{5}", "4210_5", True),
         (r"\begin{pmatrix} 1 \\ 2 \\ 3 \end{pmatrix}", r"\langle 1, 2, 3 \rangle", True),  # Q16 vectors
