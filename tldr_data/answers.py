@@ -56,6 +56,7 @@ _VALUE = re.compile(
 # Inline math that only names a variable ("2 values of $x$") is not the value a sentence ends with.
 _NAME = re.compile(r"\s*(?:\\[a-zA-Z]+\s*\{?\s*)?[a-zA-Z]\s*\}?\s*|\s*\\[a-zA-Z]+\s*")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+# Number words up to ninety-nine (`twelve`, `twenty-one`, `forty two`); _number_word adds the hundreds.
 _ONES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen"
@@ -439,8 +440,8 @@ def equivalent(gold: str, pred: str) -> bool | None:
 def _told_apart(gold: str, pred: str) -> bool:
     """Answers whose values may agree but that say different things, told apart before normalizing drops
     what differs: known units (`5 \\text{ hours}` is not `5 \\text{ minutes}`, `\\$5.4` is not `5.4` cents),
-    the variable of a one-letter left-hand side (`x = 5` is not the line `y = 5`), and a relation that leads
-    only one side (`\\neq 5` is not 5)."""
+    the variable of a one-letter left-hand side (`x = 5` is not the line `y = 5`), a relation that leads
+    only one side (`\\neq 5` is not 5), and degrees against a value in terms of pi."""
     units = _unit(gold), _unit(pred)
     if None not in units and units[0] != units[1]:
         return True
@@ -485,10 +486,10 @@ _UNIT_NAMES = {
     "kilogram": ("kg",),
     "pound": ("lb", "lbs"),
     "ounce": ("oz",),
-    "liter": ("l", "litre", "ml"),
+    "liter": ("l", "litre"),
+    "milliliter": ("ml", "millilitre"),
 }
 _UNITS = {alias: name for name, aliases in _UNIT_NAMES.items() for alias in (name, *aliases)}
-_UNITS["ml"] = "milliliter"
 
 
 def _unit(text: str) -> str | None:
@@ -568,7 +569,7 @@ def _as_interval(text: str) -> str | None:
     pieces = _OR.split(text)
     if len(pieces) > 1:
         intervals = [_as_interval(piece) for piece in pieces]
-        return " \\cup ".join(intervals) if all(intervals) else None  # type: ignore[arg-type]
+        return None if None in intervals else " \\cup ".join(str(interval) for interval in intervals)
     parts = _OPERATOR.split(text.strip())
     if len(parts) == 3:
         left, op, right = parts
@@ -657,8 +658,8 @@ def normalize(answer: str) -> str:
     `$` and thousands separators (commas, `\\,`), a simple left-hand side
     (`f(x) = 2x + 3` is `2x + 3`), Unicode relations, `√` and `°`, and degrees inside trigonometric
     functions (so that `\\sin(90^\\circ - x)` is `\\cos x`); number words (`\\text{three}`), a repeating
-    decimal (`0.\\overline{3}`), a remainder's modulus (`n \\equiv 3 \\pmod 7` is 3), and vectors and
-    matrices written as `\\langle 1, 2 \\rangle`, `smallmatrix` or `[[1, 2], [3, 4]]`."""
+    decimal (`0.\\overline{3}`), set-builder notation (`\\{x \\mid x > 5\\}` is `x > 5`), a remainder's
+    modulus (`n \\equiv 3 \\pmod 7` is 3), and matrices written as `smallmatrix` or `[[1, 2], [3, 4]]`."""
     text = _clean(answer)
     for symbol, latex in _SYMBOLS.items():
         text = text.replace(symbol, latex)
