@@ -26,7 +26,7 @@ _BOX_JOINER = re.compile(
     r"(?:,|;|&|and|or|[a-zA-Z]=|\\quad|\\qquad|\\[,;: ]|\\text\{[^{}]{0,12}\}|\$|\\[()\[\]]|\.(?=\s*\\))*"
 )
 _ANCHOR = re.compile(
-    r"(?i)(?:\b(?:final\s+)?answer\b\**\s*(?:(?:is|should\s+be|would\s+be|will\s+be|=)\b\s*:?|:)|####)"
+    r"(?i)(?:\b(?:final\s+)?answer\b\**\s*(?:(?:is|should\s+be|would\s+be|will\s+be|becomes|=)\b\s*:?|:)|####)"
 )
 _DISPLAY = re.compile(r"\\\[(?P<a>.{1,2000}?)\\\]|\$\$(?P<b>.{1,2000}?)\$\$", re.DOTALL)
 # Inline math; `\$` inside it is a dollar sign, not its end (`$\$4,800$`).
@@ -102,9 +102,10 @@ def extract_answer(completion: str, complete: bool = True) -> str | None:
 
 
 # A turn the model invented after its own once the decoder dropped the chat tokens: a line that is only a role
-# name (`user`, `assistant`), or that starts `Human:`, `User:`, `### Assistant:`.
+# name (`user`, `### Assistant:`), or one that starts `Human:` (`Assistant: 40 hours` may be a person's line).
 _ROLE_LINE = re.compile(
-    r"\n[ \t]*(?:#{1,3}[ \t]*)?(?:[Uu]ser|USER|[Aa]ssistant|ASSISTANT|[Hh]uman|HUMAN)[ \t]*(?::|\n|$)"
+    r"\n[ \t]*(?:#{1,3}[ \t]*)?(?:[Uu]ser|USER|[Aa]ssistant|ASSISTANT|[Hh]uman|HUMAN)[ \t]*:?[ \t]*(?=\n|$)"
+    r"|\n[ \t]*(?:[Hh]uman|HUMAN)[ \t]*:"
 )
 
 
@@ -123,9 +124,13 @@ _RETRACTION = re.compile(
     r"|\bmade\s+(?:an?\s+)?(?:error|mistake)|\bdouble[- ]?count|\brecount|\bstart\s+over\b"
     r"|\b(?:let\s+me|let['’]s|let\s+us|I\s+(?:need|have|should|must)\s+to|I['’]ll)\s+(?:reconsider|redo|rethink)"
     r"|\b(?:could|can)(?:\s*not|n['’]t)\s+(?:determine|find|pin\s+down|figure\s+out)|\bfails?\s+the\s+check"
+    r"|\b(?:does\s*n['’]?o?t|doesn['’]t)\s+seem\s+(?:right|correct)|\bovercount|\bcounted\s+twice|\bimpossible\b"
+    r"|\b(?:wait|hmm),?\s+no\b|\?\s*no\b|\bno,\s+actually\b|\b(?:is|it['’]s)\s+actually\b"
 )
 # A cue denied in its own clause: "I don't think I made a mistake", "to avoid double counting".
-_DENIED = re.compile(r"(?i)(?:\bnot|\bno|\bnever|n['’]t|\bavoid(?:ing)?|\bwithout)\s+(?:\w+\s+){0,2}$")
+_DENIED = re.compile(
+    r"(?i)(?:\bnot|\bno|\bnever|\bnothing|n['’]t|\bavoid(?:ing)?|\bwithout|\bcheck(?:ed|ing)?\s+for)\s+(?:\w+\s+){0,2}$"
+)
 
 
 _RETRACTION_REACH = 1500  # characters after an answer where a retraction is looked for
@@ -133,7 +138,7 @@ _RETRACTION_REACH = 1500  # characters after an answer where a retraction is loo
 
 def _retracted(after: str) -> bool:
     """Whether the text after an answer takes it back (a phrase of _RETRACTION not itself denied)."""
-    after = after[:_RETRACTION_REACH]
+    after = re.sub(r"\([^()]*\)", " ", after[:_RETRACTION_REACH])  # a remark in parentheses is commentary
     return any(
         not _DENIED.search(after[max(0, cue.start() - 25) : cue.start()])
         for cue in _RETRACTION.finditer(after)
@@ -267,7 +272,7 @@ def _value_after(rest: str) -> tuple[str | None, str]:
     line = rest.split("\n", 1)[0]
     end = _SENTENCE_END.search(line)
     phrase = _clean(line[: end.start()] if end else line)
-    after = rest[end.end() if end else len(line) :]
+    after = rest[end.start() if end else len(line) :]
     if not phrase:
         return None, after
     if _number_word(phrase) or re.fullmatch(r"(?:\\text(?:bf)?\{)?[A-Za-z]+\}?", phrase):
@@ -312,13 +317,11 @@ def _trailing_value(text: str) -> str | None:
         for pattern in (_NAMED, _CHOSEN)
         for m in pattern.finditer(masked)
     ]
+    candidates += [(m.end("word"), -m.start("word"), m.group("word"), None) for m in _COUNTED.finditer(line)]
     reason = _REASON.search(masked)
-    if reason and any(candidate[0] <= reason.start() for candidate in candidates):
+    last_end = max((candidate[0] for candidate in candidates), default=0)
+    if reason and line[last_end:].strip(" .!*$") and any(c[0] <= reason.start() for c in candidates):
         candidates = [candidate for candidate in candidates if candidate[0] <= reason.start()]
-    if not candidates:
-        candidates = [
-            (m.end("word"), -m.start("word"), m.group("word"), None) for m in _COUNTED.finditer(line)
-        ]
     if not candidates:
         return None
     end, _, value, math = max(candidates, key=lambda candidate: candidate[:2])
@@ -336,10 +339,12 @@ _NAMED = re.compile(
 )
 _WORDS = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _COUNTED = re.compile(
-    r"(?i)\b(?:is|are|was|were|be|gives|makes|total\s+of)\s+(?:only\s+|exactly\s+)?"
+    r"(?i)\b(?:is|are|was|were|be|gives|makes|total\s+of|only)\s+(?:only\s+|exactly\s+)?"
     rf"(?P<word>(?:{_WORDS})(?:\s+hundred(?:\s+(?:and\s+)?(?:{_WORDS}))?)?)\b"
 )
-_CHOSEN = re.compile(r"\b(?:[Cc]hoice|[Oo]ption)\s+\**\s*(?P<word>\(?[A-E]\)?)\s*\**\s*[.!]?\s*$")
+_CHOSEN = re.compile(
+    r"\b(?:is|matches|corresponds\s+to)\s+(?:[Cc]hoice|[Oo]ption)\s+\**\s*(?P<word>\(?[A-E]\)?)\s*\**\s*[.!]?\s*$"
+)
 # A clause after the answer that gives its reason: `is $n = 5$, since $n = 4$ fails`.
 _REASON = re.compile(r",?\s+(?:since|because|as\s+shown|given\s+that)\b")
 # "The solutions are 2 and 5.": a plural noun naming the answers, then every value, not only the last.
@@ -443,7 +448,7 @@ def _told_apart(gold: str, pred: str) -> bool:
     the variable of a one-letter left-hand side (`x = 5` is not the line `y = 5`), a relation that leads
     only one side (`\\neq 5` is not 5), and degrees against a value in terms of pi."""
     units = _unit(gold), _unit(pred)
-    if None not in units and units[0] != units[1]:
+    if None not in units and _different_units(*units):
         return True
     letters = [_PLAIN_LHS.match(text) for text in (gold, pred)]
     single = all("," not in text and text.count("=") == 1 for text in (gold, pred))
@@ -451,17 +456,25 @@ def _told_apart(gold: str, pred: str) -> bool:
         return True
     if bool(_LEADING_RELATION.match(gold)) != bool(_LEADING_RELATION.match(pred)):
         return True
+    moduli = [_MODULUS.search(text) for text in (gold, pred)]
+    if all(moduli) and _modulus(moduli[0].group()) != _modulus(moduli[1].group()):
+        return True
     degrees = [bool(_DEGREE_MARK.search(text)) for text in (gold, pred)]
     return degrees[0] != degrees[1] and "\\pi" in (pred if degrees[0] else gold)
+
+
+def _modulus(text: str) -> str:
+    """The modulus of `\\pmod{7}`, `\\bmod 7` or `(\\text{mod } 7)`: `7`."""
+    return re.sub(r"\\[a-z]+|\\text\{\s*mod\s*\}|mod|[\s{}()]", "", text)
 
 
 _DEGREE_MARK = re.compile(r"\^\s*\{?\s*\\circ|°|\\text\{\s*degrees?\s*\}")
 _PLAIN_LHS = re.compile(r"\s*([a-zA-Z])\s*=(?!=)")
 _LEADING_RELATION = re.compile(r"\s*(?:\\ne(?:q)?(?![a-zA-Z])|\\[lg]eq?(?:slant)?(?![a-zA-Z])|[<>≠≤≥]|!=)")
 _UNIT_TEXT = re.compile(
-    r"\\(?:text|mbox|mathrm)\s*\{\s*~?\s*([a-zA-Z][a-zA-Z ]*?)\s*\}\s*(?:\^\s*\{?\s*[23]\s*\}?)?$"
+    r"\\(?:text|mbox|mathrm)\s*\{\s*~?\s*([a-zA-Z¢][a-zA-Z/ ]*?)\s*\}\s*(?:\^\s*\{?\s*([23])\s*\}?)?$"
 )
-_UNIT_WORD = re.compile(r"[\d}]\s*(?:\\[,;! ]|~|\s)*([a-zA-Z]{1,12})\s*(?:\^\s*\{?\s*[23]\s*\}?)?$")
+_UNIT_WORD = re.compile(r"[\d}]\s*(?:\\[,;! ]|~|\s)*([a-zA-Z]{1,12}|¢)\s*(?:\^\s*\{?\s*([23])\s*\}?)?$")
 _UNIT_NAMES = {
     "millimeter": ("mm", "millimetre"),
     "centimeter": ("cm", "centimetre"),
@@ -481,7 +494,10 @@ _UNIT_NAMES = {
     "degree": ("deg",),
     "radian": ("rad",),
     "dollar": (),
-    "cent": (),
+    "cent": ("¢",),
+    "mile per hour": ("mph",),
+    "kilometer per hour": ("km/h", "kph", "kmh"),
+    "gallon": ("gal",),
     "gram": ("g",),
     "kilogram": ("kg",),
     "pound": ("lb", "lbs"),
@@ -492,21 +508,34 @@ _UNIT_NAMES = {
 _UNITS = {alias: name for name, aliases in _UNIT_NAMES.items() for alias in (name, *aliases)}
 
 
-def _unit(text: str) -> str | None:
-    """The known unit an answer ends with (or a leading dollar sign), spelled one way; None if none."""
+def _unit(text: str) -> tuple[str, str | None] | None:
+    """The known unit an answer ends with (or a leading dollar sign), spelled one way, and its power when one
+    is written (`cm^3` and `cubic centimeters` are `("centimeter", "3")`); None if none."""
     text = text.strip().rstrip(".").strip()
     if re.match(r"\\?\$\s*-?\.?\d", text):
-        return "dollar"
+        return "dollar", None
     if re.search(r"(?:\^\s*\{?\s*\\circ\s*\}?|°)$", text):
-        return "degree"
+        return "degree", None
     match = _UNIT_TEXT.search(text) or _UNIT_WORD.search(text)
     if not match:
         return None
-    word = match.group(1).strip().lower()
-    return _UNITS.get(word) or _UNITS.get(word[:-1] if word.endswith("s") else word)
+    words, power = match.group(1).strip().lower().split(), match.group(2)
+    if len(words) == 2 and words[0] in _POWERS:
+        power, words = _POWERS[words[0]], words[1:]
+    word = " ".join(words)
+    name = _UNITS.get(word) or _UNITS.get(word[:-1] if word.endswith("s") else word)
+    return (name, power) if name else None
 
 
-_BASE = re.compile(r"\s*([0-9A-Za-z]+)\s*_\s*\{?\s*(\d+)\s*\}?\s*")
+def _different_units(gold: tuple[str, str | None], pred: tuple[str, str | None]) -> bool:
+    """Different units, or different powers where both sides write one (`cm^2` and `cm` agree)."""
+    return gold[0] != pred[0] or (None not in (gold[1], pred[1]) and gold[1] != pred[1])
+
+
+_POWERS = {"square": "2", "sq": "2", "cubic": "3"}
+
+
+_BASE = re.compile(r"\s*\(?([0-9A-Za-z]+)\)?\s*_\s*\{?\s*(\d+)\s*\}?\s*")
 
 
 def _same_base(gold: str, pred: str) -> bool | None:
@@ -699,11 +728,16 @@ def _number_word(text: str) -> str | None:
     return str(100 * _NUMBER_WORDS.get(high or "", 0) + _NUMBER_WORDS.get(low or "", 0))
 
 
+_DOTS = re.compile(r"(-?\d*)\.(\d*?)(\d)\3+\s*(?:\\ldots|\\dots|\.\.\.|…)")
 _REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\(?:overline|bar)\s*\{\s*(\d+)\s*\}")
 
 
 def _repeating_decimal(text: str) -> str | None:
-    """`0.\\overline{3}` as the fraction it is (`\\frac{1}{3}`); None for anything else."""
+    """`0.\\overline{3}` (or `0.333\\ldots`, one digit repeated) as the fraction it is (`\\frac{1}{3}`); None
+    for anything else."""
+    dots = _DOTS.fullmatch(text.strip())
+    if dots:
+        text = f"{dots.group(1)}.{dots.group(2)}\\overline{{{dots.group(3)}}}"
     match = _REPEATING.fullmatch(text.strip())
     if not match:
         return None
