@@ -35,7 +35,7 @@ _SENTENCE_END = re.compile(r"\.(?:\s|$)|\s+I hope\b|\s+\(|\s+(?:because|since|so
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 # A square root of a number, or a number times one: `4√2` is one value, not the 2 that ends it.
 _SURD = r"(?:√\s*\d+|\\sqrt\s*\{\s*\d+\s*\}|\\sqrt\s*\d+)"
-_NUM = rf"-?\$?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+\b)?{_SURD}?|{_SURD})%?"
+_NUM = rf"-?\$?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+\b)?(?:{_SURD}|π)?|{_SURD}|π)%?"
 # One value of a list (`2`, `1/2`), and what separates values: `2 and 5`, `-1, 3, and 7`, `x = -3 or x = 2`.
 _LIST_VALUE = rf"{_NUM}(?:\s*/\s*{_NUM})?"
 _LIST_SEPARATOR = r"\s*(?:,\s*(?:and|or)\s+|,|\s+and\s+|\s+or\s+)\s*"
@@ -125,7 +125,9 @@ _RETRACTION = re.compile(
     r"|\b(?:let\s+me|let['’]s|let\s+us|I\s+(?:need|have|should|must)\s+to|I['’]ll)\s+(?:reconsider|redo|rethink)"
     r"|\b(?:could|can)(?:\s*not|n['’]t)\s+(?:determine|find|pin\s+down|figure\s+out)|\bfails?\s+the\s+check"
     r"|\b(?:does\s*n['’]?o?t|doesn['’]t)\s+seem\s+(?:right|correct)|\bovercount|\bcounted\s+twice|\bimpossible\b"
-    r"|\b(?:wait|hmm),?\s+no\b|\?\s*no\b|\bno,\s+actually\b|\b(?:is|it['’]s)\s+actually\b"
+    r"|\b(?:wait|hmm),?\s+no\b|\?\s*no\b|\bno,?\s+(?:actually|wait)\b|\b(?:is|it['’]s)\s+actually\b"
+    r"|\b(?:is|are)\s+(?:out|extraneous|invalid|ruled\s+out|not\s+a\s+(?:solution|root))\b"
+    r"|\bdoes(?:n['’]t|\s+not)\s+work\b|\bthere\s+must\s+be\s+another\b|\blet\s+me\s+(?:check|try)\s+(?:the\s+)?(?:other|another)\b"
 )
 # A cue denied in its own clause: "I don't think I made a mistake", "to avoid double counting".
 _DENIED = re.compile(
@@ -308,7 +310,9 @@ def _trailing_value(text: str) -> str | None:
     candidates = [(m.end(), -m.start(), None, k) for k, m in enumerate(maths)]
     masked = _INLINE.sub(lambda m: " " * len(m.group()), line)
     candidates += [
-        (m.end(), -m.start(), m.group(), None) for m in _VALUE.finditer(masked) if m.group().strip("()")
+        (m.end(), -m.start(), m.group(), None)
+        for m in _VALUE.finditer(masked)
+        if m.group().strip("()") and masked[m.start() - 1 : m.start()] != "^"  # `10 cm^2` does not end in 2
     ]
     # a nested list `[[1, 2], [3, 4]]`, a name or emphasized word (`the day is Tuesday.`), a number word
     candidates += [(m.end(), -m.start(), m.group(), None) for m in _NESTED_LIST.finditer(masked)]
@@ -335,11 +339,11 @@ def _trailing_value(text: str) -> str | None:
 
 
 _NAMED = re.compile(
-    r"\b(?:is|are|was)\s+(?P<word>\\text(?:bf)?\{[A-Za-z][A-Za-z ]*\}|[A-Z][a-z]+)\s*[.!]?\s*$"
+    r"\b(?:is|are|was)\s+\**(?P<word>\\text(?:bf)?\{[A-Za-z][A-Za-z ]*\}|[A-Z][a-z]+)\**\s*[.!]?\s*$"
 )
 _WORDS = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _COUNTED = re.compile(
-    r"(?i)\b(?:is|are|was|were|be|gives|makes|total\s+of|only)\s+(?:only\s+|exactly\s+)?"
+    r"(?i)\b(?:is|are|was|were|be|gives|makes|total\s+of|only)\s+(?:only\s+|exactly\s+|therefore\s+|thus\s+)?"
     rf"(?P<word>(?:{_WORDS})(?:\s+hundred(?:\s+(?:and\s+)?(?:{_WORDS}))?)?)\b"
 )
 _CHOSEN = re.compile(
@@ -662,6 +666,7 @@ _SIMPLE_LHS = re.compile(
     r"^\s*[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?\s*=(?!=)"
 )
 _SYMBOLS = {
+    "π": r"\pi ",
     "≥": r" \geq ",
     "≤": r" \leq ",
     "≠": r" \neq ",
@@ -776,6 +781,7 @@ def _matrix(text: str) -> str:
         return f"\\begin{{{kind}matrix}}{match.group(2) or match.group(3)}\\end{{{kind}matrix}}"
 
     text = _SMALL.sub(small, text)
+    text = re.sub(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm)\s*\]", r"\\\\", text)  # `\\[2pt]` only spaces rows
     nested = _NESTED_LIST.fullmatch(text.strip())
     if nested:
         rows = re.findall(r"\[([^\[\]]*)\]", nested.group(1))

@@ -131,6 +131,12 @@ def test_case_file_covers_every_kind() -> None:
         ("Thus there are four such numbers, but one is negative, so only three work.", "three"),
         ("Case one gives 3 solutions, case two gives 4. So there are seven solutions in total.", "seven"),
         ("The value is 14, which matches option D. We can rule out option B", None),
+        ("I'll go with 7.\n\nNo wait, 7 fails the check since 49 is 4 mod 5. So 7 is out.", None),
+        ("So $x = 2$. But then we divide by zero, so $x = 2$ is extraneous.", None),
+        ("So in polar coordinates the point is (3, π/2).<|im_end|>", "(3, π/2)"),
+        ("Using $\\frac{1}{2} \\cdot 4 \\cdot 5$, the area of the triangle is 10 cm^2.", "10"),
+        ("The student with the greatest average speed is **Evelyn**.", "Evelyn"),
+        ("Every term cancels with its partner, so the sum is therefore zero.", "zero"),
         ("no numbers at all", None),
     ],
 )
