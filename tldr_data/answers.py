@@ -124,10 +124,10 @@ _RETRACTION = re.compile(
     r"|\bmade\s+(?:an?\s+)?(?:error|mistake)|\bdouble[- ]?count|\brecount|\bstart\s+over\b"
     r"|\b(?:let\s+me|let['’]s|let\s+us|I\s+(?:need|have|should|must)\s+to|I['’]ll)\s+(?:reconsider|redo|rethink)"
     r"|\b(?:could|can)(?:\s*not|n['’]t)\s+(?:determine|find|pin\s+down|figure\s+out)|\bfails?\s+the\s+check"
-    r"|\b(?:does\s*n['’]?o?t|doesn['’]t)\s+seem\s+(?:right|correct)|\bovercount|\bcounted\s+twice|\bimpossible\b"
+    r"|\bdoes(?:n['’]?t|\s+not)\s+seem\s+(?:right|correct)|\bovercount|\bcounted\s+twice|\bimpossible\b"
     r"|\b(?:wait|hmm),?\s+no\b|\?\s*no\b|\bno,?\s+(?:actually|wait)\b|\b(?:is|it['’]s)\s+actually\b"
     r"|\b(?:is|are)\s+(?:out|extraneous|invalid|ruled\s+out|not\s+a\s+(?:solution|root))\b"
-    r"|\bdoes(?:n['’]t|\s+not)\s+work\b|\bthere\s+must\s+be\s+another\b|\blet\s+me\s+(?:check|try)\s+(?:the\s+)?(?:other|another)\b"
+    r"|\bdoes(?:n['’]?t|\s+not)\s+work\b|\bthere\s+must\s+be\s+another\b|\blet\s+me\s+(?:check|try)\s+(?:the\s+)?(?:other|another)\b"
 )
 # A cue denied in its own clause: "I don't think I made a mistake", "to avoid double counting".
 _DENIED = re.compile(
